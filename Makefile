@@ -1,0 +1,54 @@
+# Two commands set everything up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+HOST ?= 127.0.0.1
+PORT ?= 8080
+
+.PHONY: run test lint typecheck pytest bench install install-test browser clean
+
+# Reinstall only when the project metadata changes.
+$(VENV)/.stamp-install: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -e .
+	touch $@
+
+$(VENV)/.stamp-test: $(VENV)/.stamp-install
+	$(PIP) install -q -e '.[test]'
+	touch $@
+
+install: $(VENV)/.stamp-install
+install-test: $(VENV)/.stamp-test
+
+run: install
+	$(VENV)/bin/speedmeet serve --host $(HOST) --port $(PORT)
+
+# Debian's chromium drives the end-to-end browser tests (Playwright never downloads a browser here).
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-dejavu-core; \
+		else \
+			echo "chromium missing: run 'sudo apt-get install chromium' (browser tests will be skipped)"; \
+		fi; \
+	fi
+
+lint: install-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: install-test
+	$(VENV)/bin/mypy
+
+pytest: install-test browser
+	$(VENV)/bin/pytest
+
+test: lint typecheck pytest
+
+bench: install-test
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
