@@ -311,8 +311,9 @@ class Matcher:
         events = self._expire(now)
         if self._dirty or now >= self._recheck_at:
             if not self.session_ended(now):
-                for a, b in self._pool.pair_round(lambda x: self._exclusions(x, now)):
-                    events.extend(self._start_meeting(a, b, now))
+                cooldown = None if self._rules.allow_rematch else self._rules.rematch_cooldown_seconds
+                pairs = self._pool.pair_round(now, self._blocked_with, self._last_met, cooldown)
+                events.extend(self._start_meetings(pairs, now))
             events.extend(self._refresh_statuses(now))
             self._dirty = False
         return events
@@ -558,35 +559,46 @@ class Matcher:
         self._statuses.pop(att.id, None)
         att.waiting_since = None
 
-    def _exclusions(self, attendee: str, now: float) -> set[str]:
-        """Who `attendee` may not be paired with now: blocks either way, and recent partners."""
-        excluded = set(self._blocked_with.get(attendee, ()))
-        if not self._rules.allow_rematch:
-            cooldown = self._rules.rematch_cooldown_seconds
-            for partner, parted in self._last_met.get(attendee, {}).items():
-                if parted + cooldown > now:
-                    excluded.add(partner)
-        return excluded
+    def _start_meetings(self, pairs: list[tuple[str, str]], now: float) -> list[Event]:
+        """Start a meeting for each pair the pool made; `a` of each pair waited longer.
 
-    def _start_meeting(self, a: str, b: str, now: float) -> list[Event]:
-        meeting = Meeting(f"{self._id_prefix}-{next(self._meeting_numbers)}", a, b, now, self._rules)
-        att_a = self._attendees[a]
-        att_b = self._attendees[b]
-        waited_a = now - att_a.waiting_since if att_a.waiting_since is not None else 0.0
-        waited_b = now - att_b.waiting_since if att_b.waiting_since is not None else 0.0
-        for att in (att_a, att_b):
-            att.waiting_since = None
-            att.meeting = meeting
-            self._statuses.pop(att.id, None)
-            self._meetings_of.setdefault(att.id, []).append(meeting)
-        self._running[meeting.id] = meeting
-        self._meetings_started += 1
-        self._meeting_changed(meeting)
-        return [
-            Matched(meeting.id, a, b, now, meeting.ends_at, waited_a, waited_b),
-            self._set_state(att_a, AttendeeState.meeting),
-            self._set_state(att_b, AttendeeState.meeting),
-        ]
+        One loop for the whole round: a round can start thousands of meetings at once.
+        """
+        events: list[Event] = []
+        append = events.append
+        rules = self._rules
+        attendees = self._attendees
+        statuses = self._statuses
+        meetings_of = self._meetings_of
+        prefix = self._id_prefix
+        in_meeting = AttendeeState.meeting
+        for a, b in pairs:
+            meeting = Meeting(f"{prefix}-{next(self._meeting_numbers)}", a, b, now, rules)
+            att_a = attendees[a]
+            att_b = attendees[b]
+            # Both come from the ready pool: connected, so the idle counts do not change.
+            waited_a = now - att_a.waiting_since if att_a.waiting_since is not None else 0.0
+            waited_b = now - att_b.waiting_since if att_b.waiting_since is not None else 0.0
+            for att in (att_a, att_b):
+                att.waiting_since = None
+                att.meeting = meeting
+                att.state = in_meeting
+                statuses.pop(att.id, None)
+                history = meetings_of.get(att.id)
+                if history is None:
+                    meetings_of[att.id] = [meeting]
+                else:
+                    history.append(meeting)
+            self._running[meeting.id] = meeting
+            heapq.heappush(self._due, (meeting.ends_at, next(self._seq), meeting.id))
+            append(Matched(meeting.id, a, b, now, meeting.ends_at, waited_a, waited_b))
+            append(AttendeeStateChanged(a, in_meeting))
+            append(AttendeeStateChanged(b, in_meeting))
+        self._meetings_started += len(pairs)
+        if pairs:
+            self._free_index = None
+            self._dirty = True
+        return events
 
     def _meeting_changed(self, meeting: Meeting) -> None:
         """A running meeting's deadline or grace changed: reschedule it; waiting estimates are stale."""
@@ -643,13 +655,23 @@ class Matcher:
     def _index(self) -> FreeTimeIndex:
         """When the people now in meetings become free, rebuilt after any meeting change."""
         if self._free_index is None:
-            self._free_index = FreeTimeIndex(
-                (meeting.ends_at, attendee, self._attendees[attendee].ticket_type)
-                for meeting in self._running.values()
-                for attendee in (meeting.a, meeting.b)
-                if meeting.grace_until(attendee) is None and self._attendees[attendee].connected
-            )
+            attendees = self._attendees
+            entries: list[tuple[float, str, str]] = []
+            for meeting in self._running.values():
+                for attendee in (meeting.a, meeting.b):
+                    if meeting.both_connected or meeting.grace_until(attendee) is None:
+                        entries.append((meeting.ends_at, attendee, attendees[attendee].ticket_type))
+            self._free_index = FreeTimeIndex(entries)
         return self._free_index
+
+    def _free_at(self, attendee: str, types: frozenset[str]) -> float | None:
+        """When `attendee` leaves their meeting, if they are in one, connected, with a ticket of `types`."""
+        att = self._attendees.get(attendee)
+        if att is None or att.meeting is None or att.ticket_type not in types:
+            return None
+        if att.meeting.grace_until(attendee) is not None:
+            return None
+        return att.meeting.ends_at
 
     def _rank(self, att: _Attendee) -> int:
         """How many of the same ticket type have waited longer."""
@@ -717,8 +739,8 @@ class Matcher:
         excluded: set[str] = set()
         extras: list[float] = []
         for other in blocked:
-            free_at = index.free_at(other)
-            if free_at is not None and index.ticket_type(other) in allowed_set:
+            free_at = self._free_at(other, allowed_set)
+            if free_at is not None:
                 excluded.add(other)
                 if free_at <= horizon:
                     soon -= 1
@@ -726,8 +748,8 @@ class Matcher:
             if pool.ticket_type(other) in allowed_set:
                 extras.append(until)
                 continue
-            free_at = index.free_at(other)
-            if free_at is not None and until > free_at and index.ticket_type(other) in allowed_set:
+            free_at = self._free_at(other, allowed_set)
+            if free_at is not None and until > free_at:
                 # Free at the end of their meeting, but not eligible before the cooldown ends.
                 excluded.add(other)
                 extras.append(until)

@@ -24,6 +24,21 @@ class Meeting:
     sense now raise `InvalidCommand` and change nothing. Once ended, the meeting refuses every command.
     """
 
+    __slots__ = (
+        "_grace_until",
+        "_rules",
+        "a",
+        "b",
+        "end_reason",
+        "ended_at",
+        "ends_at",
+        "extensions",
+        "id",
+        "left_by",
+        "offer_by",
+        "started_at",
+    )
+
     def __init__(self, meeting_id: str, a: str, b: str, started_at: float, rules: SessionRules) -> None:
         if a == b:
             raise InvalidCommand(f"an attendee cannot meet themselves: {a!r}")
@@ -66,6 +81,10 @@ class Meeting:
 
     def remaining(self, now: float) -> float:
         return max(0.0, self.ends_at - now)
+
+    @property
+    def both_connected(self) -> bool:
+        return not self._grace_until
 
     def grace_until(self, attendee: str) -> float | None:
         """When a disconnected participant's grace period runs out; None while they are connected."""

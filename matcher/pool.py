@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 
-# Random probes before falling back to a full scan of the eligible buckets; the scan is also used
-# directly when few candidates are eligible, so the probes almost always succeed.
+# Random probes before falling back to a full scan of the eligible buckets. Probing is used only when at
+# least a quarter of the eligible buckets' members can be picked, so it nearly always succeeds at once.
 _MAX_PROBES = 32
-_SCAN_BELOW = 16
+_SCAN_BELOW = 16  # below this many candidates a scan is as cheap as sampling
+
+_NOBODY: frozenset[str] = frozenset()
+_NO_HISTORY: Mapping[str, float] = {}
+
+# For one ticket type: the types it may meet, their buckets, and those types as a set.
+_Eligible = tuple[tuple[str, ...], tuple[list[str], ...], frozenset[str]]
 
 
 class ReadyPool:
     """Attendees waiting for a partner, kept in one bucket per ticket type.
 
     `pair_round` serves the longest-waiting attendee first and gives each a partner chosen uniformly at
-    random among those eligible: sampling picks a random member of the buckets whose ticket types may meet
+    random among those eligible. Sampling picks a random member of the buckets whose ticket types may meet
     theirs and rejects the few excluded by blocks or cooldown, so a round costs about O(n log n) (the sort
-    by waiting time) however large the pool.
+    by waiting time) however large the pool and however long everyone's history.
     """
 
     def __init__(self, may_meet: Callable[[str, str], bool], rng: random.Random) -> None:
@@ -27,7 +33,8 @@ class ReadyPool:
         self._slot: dict[str, int] = {}  # attendee -> index in its bucket, for O(1) removal
         self._type: dict[str, str] = {}
         self._since: dict[str, float] = {}
-        self._allowed: dict[str, tuple[str, ...]] = {}  # ticket type -> types it may meet, among known ones
+        # Buckets are never replaced, only mutated, so this holds until a new ticket type appears.
+        self._eligible: dict[str, _Eligible] = {}
 
     def __len__(self) -> int:
         return len(self._type)
@@ -44,7 +51,7 @@ class ReadyPool:
         bucket = self._buckets.get(ticket_type)
         if bucket is None:
             bucket = self._buckets[ticket_type] = []
-            self._allowed.clear()  # a new ticket type: recompute the matrix lookups lazily
+            self._eligible.clear()  # a new ticket type: recompute the matrix lookups lazily
         self._slot[attendee] = len(bucket)
         bucket.append(attendee)
         self._type[attendee] = ticket_type
@@ -78,61 +85,81 @@ class ReadyPool:
         return list(self._buckets.get(ticket_type, ()))
 
     def allowed_types(self, ticket_type: str) -> tuple[str, ...]:
-        """Ticket types with members now or before that `ticket_type` may meet."""
-        allowed = self._allowed.get(ticket_type)
-        if allowed is None:
-            allowed = tuple(t for t in self._buckets if self._may_meet(ticket_type, t))
-            self._allowed[ticket_type] = allowed
-        return allowed
+        """Ticket types seen in the pool (now or before) that `ticket_type` may meet."""
+        return self._eligible_for(ticket_type)[0]
 
     def longest_waiting_first(self) -> list[str]:
         """Members by waiting time; ties keep the order in which they became ready."""
         return sorted(self._since, key=self._since.__getitem__)
 
-    def pair_round(self, excluded: Callable[[str], Collection[str]]) -> list[tuple[str, str]]:
+    def pair_round(
+        self,
+        now: float,
+        blocked: Mapping[str, Collection[str]],
+        parted: Mapping[str, Mapping[str, float]],
+        cooldown: float | None,
+    ) -> list[tuple[str, str]]:
         """Pair as many members as possible and take them out of the pool.
 
         Members are served longest-waiting first; each gets a uniformly random partner among the remaining
-        members whose ticket type may meet theirs and who are not in `excluded(member)` (blocks, cooldown;
-        it must be symmetric). When the round ends, no two remaining members may meet.
+        members whose ticket type may meet theirs, who are not in `blocked[member]` and, unless `cooldown`
+        is None, who did not part from them (`parted[member][partner]`, a clock time) less than `cooldown`
+        seconds before `now`. Both mappings must be symmetric. When the round ends, no two remaining
+        members may meet.
         """
         pairs: list[tuple[str, str]] = []
+        types = self._type
+        random_ = self._rng.random
+        gap = cooldown if cooldown is not None else 0.0
         for attendee in self.longest_waiting_first():
-            if attendee not in self._type:
+            ticket_type = types.get(attendee)
+            if ticket_type is None:
                 continue  # already taken as someone's partner this round
-            partner = self._pick_partner(attendee, excluded)
-            if partner is not None:
-                self.remove(attendee)
-                self.remove(partner)
-                pairs.append((attendee, partner))
+            _, buckets, allowed = self._eligible_for(ticket_type)
+            total = sum(map(len, buckets))
+            itself = 1 if ticket_type in allowed else 0
+            if total <= itself:
+                continue
+            never = blocked.get(attendee, _NOBODY)
+            recent = parted.get(attendee, _NO_HISTORY) if cooldown is not None else _NO_HISTORY
+            partner: str | None = None
+            # At most this many of the `total` cannot be picked; sample when that leaves plenty.
+            if total >= _SCAN_BELOW and (total - itself - len(never) - len(recent)) * 4 >= total:
+                for _ in range(_MAX_PROBES):
+                    index = int(random_() * total)
+                    for bucket in buckets:
+                        if index < len(bucket):
+                            candidate = bucket[index]
+                            break
+                        index -= len(bucket)
+                    if (
+                        candidate != attendee
+                        and candidate not in never
+                        and ((last := recent.get(candidate)) is None or last + gap <= now)
+                    ):
+                        partner = candidate
+                        break
+            if partner is None:
+                candidates = [
+                    c
+                    for bucket in buckets
+                    for c in bucket
+                    if c != attendee
+                    and c not in never
+                    and ((last := recent.get(c)) is None or last + gap <= now)
+                ]
+                if not candidates:
+                    continue
+                partner = candidates[int(random_() * len(candidates))]
+            self.remove(attendee)
+            self.remove(partner)
+            pairs.append((attendee, partner))
         return pairs
 
-    def _pick_partner(self, attendee: str, excluded: Callable[[str], Collection[str]]) -> str | None:
-        allowed = self.allowed_types(self._type[attendee])
-        buckets = [bucket for t in allowed if (bucket := self._buckets[t])]
-        total = sum(len(bucket) for bucket in buckets)
-        if total == 0 or (total == 1 and buckets[0][0] == attendee):
-            return None
-        skip = excluded(attendee)
-        allowed_set = frozenset(allowed)
-        # Members of the eligible buckets that cannot be picked: the attendee and their exclusions.
-        unavailable = sum(1 for other in skip if self._type.get(other) in allowed_set and other != attendee)
-        if self._type[attendee] in allowed_set:
-            unavailable += 1
-        available = total - unavailable
-        if available <= 0:
-            return None
-        rng = self._rng
-        if total >= _SCAN_BELOW and available * 4 >= total:
-            # Rejection sampling: uniform over the eligible buckets, at least 1 in 4 probes succeeds.
-            for _ in range(_MAX_PROBES):
-                index = rng.randrange(total)
-                for bucket in buckets:
-                    if index < len(bucket):
-                        candidate = bucket[index]
-                        break
-                    index -= len(bucket)
-                if candidate != attendee and candidate not in skip:
-                    return candidate
-        candidates = [c for bucket in buckets for c in bucket if c != attendee and c not in skip]
-        return rng.choice(candidates) if candidates else None
+    def _eligible_for(self, ticket_type: str) -> _Eligible:
+        eligible = self._eligible.get(ticket_type)
+        if eligible is None:
+            allowed = tuple(t for t in self._buckets if self._may_meet(ticket_type, t))
+            eligible = (allowed, tuple(self._buckets[t] for t in allowed), frozenset(allowed))
+            self._eligible[ticket_type] = eligible
+        return eligible

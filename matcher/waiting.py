@@ -9,6 +9,7 @@ meeting's deadline, recent partners at the end of their cooldown.
 from __future__ import annotations
 
 import bisect
+import operator
 from collections.abc import Collection, Iterable, Sequence
 
 PAIRING_NOW = "An eligible partner is waiting: you will be paired in a moment"
@@ -28,38 +29,34 @@ class FreeTimeIndex:
 
     def __init__(self, entries: Iterable[tuple[float, str, str]]) -> None:
         """`entries`: (free_at, attendee, ticket_type) for each connected attendee in a meeting."""
-        self._free_at: dict[str, float] = {}
-        self._type: dict[str, str] = {}
         by_type: dict[str, list[tuple[float, str]]] = {}
         for free_at, attendee, ticket_type in entries:
-            self._free_at[attendee] = free_at
-            self._type[attendee] = ticket_type
-            by_type.setdefault(ticket_type, []).append((free_at, attendee))
+            rows = by_type.get(ticket_type)
+            if rows is None:
+                rows = by_type[ticket_type] = []
+            rows.append((free_at, attendee))
+        for rows in by_type.values():
+            rows.sort(key=_FREE_AT)
         self._by_type = by_type
-        self._merged: dict[tuple[str, ...], tuple[list[float], dict[str, int]]] = {}
-        self._sorted_times = sorted(self._free_at.values())
+        self._size = sum(map(len, by_type.values()))
+        self._merged: dict[tuple[str, ...], list[tuple[float, str]]] = {}
+        self._times: dict[tuple[str, ...], list[float]] = {}
+        self._positions: dict[tuple[str, ...], dict[str, int]] = {}
+        self._all_times: list[float] | None = None
 
     def __len__(self) -> int:
-        return len(self._free_at)
-
-    def __contains__(self, attendee: object) -> bool:
-        return attendee in self._free_at
-
-    def free_at(self, attendee: str) -> float | None:
-        return self._free_at.get(attendee)
-
-    def ticket_type(self, attendee: str) -> str | None:
-        return self._type.get(attendee)
+        return self._size
 
     def count_until(self, types: Sequence[str], until: float) -> int:
         """How many people of `types` become free at or before `until`."""
-        times, _ = self._merged_for(types)
-        return bisect.bisect_right(times, until)
+        return bisect.bisect_right(self._times_for(types), until)
 
     def next_free_after(self, after: float) -> float | None:
         """The earliest free time strictly after `after`, over all types."""
-        i = bisect.bisect_right(self._sorted_times, after)
-        return self._sorted_times[i] if i < len(self._sorted_times) else None
+        if self._all_times is None:
+            self._all_times = sorted(free_at for rows in self._by_type.values() for free_at, _ in rows)
+        i = bisect.bisect_right(self._all_times, after)
+        return self._all_times[i] if i < len(self._all_times) else None
 
     def kth_free_time(
         self, types: Sequence[str], k: int, excluded: Collection[str], extras: Iterable[float]
@@ -71,8 +68,12 @@ class FreeTimeIndex:
         """
         if k < 0:
             raise ValueError("k must be >= 0")
-        times, position = self._merged_for(types)
-        skipped = sorted(position[e] for e in excluded if e in position)
+        times = self._times_for(types)
+        if excluded:
+            position = self._positions_for(types)
+            skipped = sorted(position[e] for e in excluded if e in position)
+        else:
+            skipped = []
         more = sorted(extras)
 
         def nth_kept(n: int) -> float | None:
@@ -99,11 +100,32 @@ class FreeTimeIndex:
                 best = value
         return best
 
-    def _merged_for(self, types: Sequence[str]) -> tuple[list[float], dict[str, int]]:
+    def _merged_for(self, types: Sequence[str]) -> list[tuple[float, str]]:
         key = tuple(types)
         merged = self._merged.get(key)
         if merged is None:
-            rows = sorted(row for t in key for row in self._by_type.get(t, ()))
-            merged = ([free_at for free_at, _ in rows], {attendee: i for i, (_, attendee) in enumerate(rows)})
+            if len(key) == 1:
+                merged = self._by_type.get(key[0], [])
+            else:
+                # Each type's rows are sorted already: Timsort merges the runs in about linear time.
+                merged = sorted((row for t in key for row in self._by_type.get(t, ())), key=_FREE_AT)
             self._merged[key] = merged
         return merged
+
+    def _times_for(self, types: Sequence[str]) -> list[float]:
+        key = tuple(types)
+        times = self._times.get(key)
+        if times is None:
+            times = self._times[key] = [free_at for free_at, _ in self._merged_for(key)]
+        return times
+
+    def _positions_for(self, types: Sequence[str]) -> dict[str, int]:
+        key = tuple(types)
+        positions = self._positions.get(key)
+        if positions is None:
+            merged = self._merged_for(key)
+            positions = self._positions[key] = {attendee: i for i, (_, attendee) in enumerate(merged)}
+        return positions
+
+
+_FREE_AT = operator.itemgetter(0)
