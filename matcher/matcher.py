@@ -728,9 +728,15 @@ class Matcher:
         cooling_ends = min(cooling.values(), default=math.inf)
 
         waiting = sum(pool.count(t) for t in allowed) - (1 if att.ticket_type in allowed_set else 0)
+        since = att.waiting_since if att.waiting_since is not None else now
         for other in itertools.chain(blocked, cooling):
-            if pool.ticket_type(other) in allowed_set:
+            other_type = pool.ticket_type(other)
+            if other_type in allowed_set:
                 waiting -= 1
+            other_since = pool.waiting_since(other)
+            if other_type == att.ticket_type and other_since is not None and other_since <= since:
+                # Ahead in the queue but no rival for the same partners: one of them, if anything.
+                rank = max(0, rank - 1)
 
         horizon = now + self._ending_soon
         if rules.ends_at is not None:
@@ -777,7 +783,7 @@ class Matcher:
                 reason = WAITING_FOR_MEETINGS if soon > 0 else WAITING_FOR_PARTNER
         status = WaitingStatus(
             attendee=att.id,
-            waiting_since=att.waiting_since if att.waiting_since is not None else now,
+            waiting_since=since,
             eligible_waiting=waiting,
             eligible_ending_soon=soon,
             estimated_wait_seconds=None if expected is None else max(0.0, expected - now),
