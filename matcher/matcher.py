@@ -530,9 +530,7 @@ class Matcher:
             self._idle_by_type[att.ticket_type] -= 1
             self._idle_by_type[ticket_type] += 1
         if att.state is AttendeeState.ready:
-            since = self._pool.waiting_since(att.id)
-            self._pool.remove(att.id)
-            self._pool.add(att.id, ticket_type, since if since is not None else self._clock())
+            self._pool.retype(att.id, ticket_type)
         att.ticket_type = ticket_type
         self._register_type(ticket_type)
         self._free_index = None

@@ -71,6 +71,15 @@ class ReadyPool:
             self._slot[last] = slot
         return True
 
+    def retype(self, attendee: str, ticket_type: str) -> None:
+        """Move a member to another ticket type's bucket, keeping their place in the queue."""
+        if attendee not in self._type:
+            raise ValueError(f"{attendee!r} is not in the ready pool")
+        queue = list(self._since.items())  # equal waiting times are served in this order
+        self.remove(attendee)
+        self.add(attendee, ticket_type, 0.0)
+        self._since = dict(queue)
+
     def ticket_type(self, attendee: str) -> str | None:
         return self._type.get(attendee)
 

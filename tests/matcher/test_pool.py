@@ -197,3 +197,16 @@ def test_no_two_left_over_members_may_meet() -> None:
             assert may_pair(a, b)
         left = list(pool)
         assert not any(may_pair(a, b) for a in left for b in left)
+
+
+def test_retype_moves_buckets_but_keeps_the_place_in_the_queue() -> None:
+    pool = ReadyPool(EVERYONE.may_meet, random.Random(1))
+    for attendee in ["a", "b", "c"]:
+        pool.add(attendee, "A", 5.0)
+    pool.retype("a", "B")
+    assert pool.ticket_type("a") == "B" and pool.count("A") == 2 and pool.count("B") == 1
+    assert pool.waiting_since("a") == 5.0
+    assert pool.longest_waiting_first() == ["a", "b", "c"]
+    with pytest.raises(ValueError):
+        pool.retype("z", "A")
+    assert len(pool) == 3
