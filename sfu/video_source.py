@@ -1,0 +1,184 @@
+"""One attendee's incoming video: decoded once, processed once, handed to every receiver.
+
+The pipeline has two stages joined by latest-frame slots, never queues:
+
+    remote track --drain--> [raw slot] --process (only with demand)--> [output slot] --> receivers
+
+* The drain task always reads the remote track as fast as frames come, so aiortc's unbounded queue never
+  grows; it keeps only the newest frame.
+* With no processor (no background effect), frames go straight to the output slot: no extra work.
+* With a processor, the process task runs it (in an executor, off the event loop) on the newest raw frame,
+  but only while someone consumes the output: a video nobody receives costs no processing. A slow
+  processor lowers the frame rate; the delay stays one frame.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from concurrent.futures import Executor
+from typing import Protocol
+
+import av
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from sfu.latest_frame import LatestFrameSlot, SlotClosed
+
+logger = logging.getLogger(__name__)
+
+
+class FrameProcessor(Protocol):
+    """Per-frame video processing (a virtual background). Blocking: always called in an executor."""
+
+    def process(self, frame: av.VideoFrame) -> av.VideoFrame: ...
+
+
+class VideoSource:
+    """The processed video of one attendee, for any number of receivers (see module docstring)."""
+
+    def __init__(self, name: str, executor: Executor | None = None) -> None:
+        self.name = name
+        self.output: LatestFrameSlot[av.VideoFrame] = LatestFrameSlot()
+        self._raw: LatestFrameSlot[av.VideoFrame] = LatestFrameSlot()
+        self._executor = executor
+        self._processor: FrameProcessor | None = None
+        self._consumers = 0
+        self._demand = asyncio.Event()
+        self._track: MediaStreamTrack | None = None
+        self._drain_task: asyncio.Task[None] | None = None
+        self._process_task: asyncio.Task[None] | None = None
+        self._closed = False
+        self.frames_in = 0
+        self.frames_processed = 0
+        self.process_errors = 0
+        self.process_seconds = 0.0  # wall time spent in the processor
+        self.last_frame_at: float | None = None
+
+    # --- inputs -----------------------------------------------------------------------------------
+
+    @property
+    def track(self) -> MediaStreamTrack | None:
+        return self._track
+
+    async def attach(self, track: MediaStreamTrack) -> None:
+        """Read frames from `track` (replacing any previous track, e.g. after a new peer connection)."""
+        if self._closed:
+            raise RuntimeError(f"video source {self.name} is closed")
+        if track is self._track:
+            return
+        await self._stop_drain()
+        self._track = track
+        self._drain_task = asyncio.create_task(self._drain(track), name=f"sfu-video-drain-{self.name}")
+
+    async def detach(self) -> None:
+        """Stop reading the current track (the peer connection went away); receivers keep the last frame."""
+        await self._stop_drain()
+        self._track = None
+
+    def set_processor(self, processor: FrameProcessor | None) -> None:
+        """Switch processing on/off at any time; takes effect from the next frame."""
+        if self._closed:
+            return
+        self._processor = processor
+        if processor is not None and self._process_task is None:
+            self._process_task = asyncio.create_task(self._process(), name=f"sfu-video-process-{self.name}")
+
+    @property
+    def processor(self) -> FrameProcessor | None:
+        return self._processor
+
+    # --- receivers --------------------------------------------------------------------------------
+
+    @property
+    def consumers(self) -> int:
+        return self._consumers
+
+    def add_consumer(self) -> None:
+        self._consumers += 1
+        self._demand.set()
+
+    def remove_consumer(self) -> None:
+        self._consumers = max(0, self._consumers - 1)
+        if self._consumers == 0:
+            self._demand.clear()
+
+    # --- lifecycle --------------------------------------------------------------------------------
+
+    async def close(self) -> None:
+        """Stop both stages and wake receivers (they fall back to the slate). Safe to call twice."""
+        self._closed = True
+        await self._stop_drain()
+        self._track = None
+        task, self._process_task = self._process_task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        self._raw.close()
+        self.output.close()
+
+    async def _stop_drain(self) -> None:
+        task, self._drain_task = self._drain_task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def _drain(self, track: MediaStreamTrack) -> None:
+        try:
+            while True:
+                try:
+                    frame = await track.recv()
+                except MediaStreamError:
+                    logger.debug("video source %s: track ended", self.name)
+                    return
+                if not isinstance(frame, av.VideoFrame):
+                    continue
+                self.frames_in += 1
+                self.last_frame_at = time.monotonic()
+                if self._processor is None:
+                    self.output.put(frame)
+                else:
+                    self._raw.put(frame)
+        except asyncio.CancelledError:
+            raise
+        except SlotClosed:
+            return
+        except Exception:
+            logger.exception("video source %s: drain loop crashed", self.name)
+
+    async def _process(self) -> None:
+        loop = asyncio.get_running_loop()
+        seen = 0
+        failures_logged = 0
+        try:
+            while True:
+                await self._demand.wait()
+                item = await self._raw.get(seen)
+                if not self._demand.is_set():
+                    continue  # the last receiver left while we waited; keep the frame for later demand
+                seen = item.seq
+                processor = self._processor
+                if processor is None:
+                    continue
+                started = time.perf_counter()
+                try:
+                    out = await loop.run_in_executor(self._executor, processor.process, item.value)
+                except Exception:
+                    # A broken effect must not cost the attendee their video: pass the frame through.
+                    self.process_errors += 1
+                    if failures_logged < 5:
+                        failures_logged += 1
+                        logger.exception(
+                            "video source %s: processing failed; passing frame through", self.name
+                        )
+                    out = item.value
+                self.process_seconds += time.perf_counter() - started
+                self.frames_processed += 1
+                if not self.output.closed:
+                    self.output.put(out)
+        except asyncio.CancelledError:
+            raise
+        except SlotClosed:
+            return
+        except Exception:
+            logger.exception("video source %s: process loop crashed", self.name)
