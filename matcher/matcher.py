@@ -13,7 +13,7 @@ import math
 import random
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from matcher.errors import InvalidCommand, UnknownAttendee
 from matcher.events import (
@@ -55,6 +55,12 @@ class _Attendee:
     connected: bool = True
     meeting: Meeting | None = None
     waiting_since: float | None = None
+    # Events are immutable: each attendee's three state changes are made once, not on every change
+    # (a pairing round emits thousands of them).
+    changed: dict[AttendeeState, AttendeeStateChanged] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.changed = {state: AttendeeStateChanged(self.id, state) for state in AttendeeState}
 
 
 @dataclass(slots=True)
@@ -104,7 +110,8 @@ class Matcher:
         self._last_met: dict[str, dict[str, float]] = {}  # attendee -> partner -> when they last parted
         self._blocks: set[tuple[str, str]] = set()  # (by, blocked)
         self._blocked_with: dict[str, set[str]] = {}  # both directions
-        self._connections: dict[frozenset[str], _Connection] = {}
+        # attendee -> other -> their connection (the same object under both attendees)
+        self._connections: dict[str, dict[str, _Connection]] = {}
         self._due: list[tuple[float, int, str]] = []  # (when, seq, meeting id); stale entries are skipped
         self._seq = itertools.count()
         self._meeting_numbers = itertools.count(1)
@@ -147,7 +154,7 @@ class Matcher:
             self._idle_by_type[ticket_type] += 1
             self._register_type(ticket_type)
             self._dirty = True
-            return [AttendeeStateChanged(attendee, AttendeeState.idle)]
+            return [att.changed[AttendeeState.idle]]
         if att.ticket_type != ticket_type:
             self._change_ticket_type(att, ticket_type)
         if not att.connected:
@@ -213,14 +220,13 @@ class Matcher:
         """Ask to connect with someone met (now or before). Idempotent; a request back accepts theirs."""
         self._get(attendee)
         self._check_may_connect(attendee, other)
-        pair = frozenset((attendee, other))
-        connection = self._connections.get(pair)
+        connection = self._connection(attendee, other)
         if connection is not None:
             if connection.state is ConnectionState.accepted or connection.requested_by == attendee:
                 return []
             return self._accept_connection(connection, other, attendee)
         now = self._clock()
-        self._connections[pair] = _Connection(attendee, ConnectionState.requested, now)
+        self._set_connection(attendee, other, _Connection(attendee, ConnectionState.requested, now))
         self._connections_requested += 1
         return [ConnectionChanged(attendee, other, attendee, ConnectionState.requested, now)]
 
@@ -228,7 +234,7 @@ class Matcher:
         """Accept `other`'s connection request. Idempotent once accepted."""
         self._get(attendee)
         self._check_may_connect(attendee, other)
-        connection = self._connections.get(frozenset((attendee, other)))
+        connection = self._connection(attendee, other)
         if connection is None or connection.requested_by == attendee:
             raise InvalidCommand(f"there is no connection request from {other!r} to accept")
         if connection.state is ConnectionState.accepted:
@@ -324,10 +330,12 @@ class Matcher:
         now = self._clock()
         self._closed = True
         events: list[Event] = []
-        for meeting in list(self._running.values()):
+        running = list(self._running.values())
+        for meeting in running:
             events.append(meeting.end(EndReason.session_closed, now))
             events.extend(self._release(meeting))
         events.extend(self._refresh_statuses(now))
+        logger.info("session closed: %d running meetings ended, %d waiting", len(running), len(self._pool))
         return events
 
     def seed_history(
@@ -341,23 +349,26 @@ class Matcher:
 
         All rows are checked before any is applied (`InvalidCommand` on a malformed row).
         """
-        meeting_rows = [(a, b, float(ended_at)) for a, b, ended_at in meetings]
-        block_rows = list(blocks)
+        meeting_rows: list[tuple[str, str, float]] = []
+        block_rows: list[tuple[str, str]] = []
         connection_rows: list[tuple[str, str, str, ConnectionState]] = []
-        for a, b, ended_at in meeting_rows:
-            self._check_pair(a, b)
-            if not math.isfinite(ended_at):
-                raise InvalidCommand(f"meeting {a!r}-{b!r} has no valid end time")
-        for by, blocked in block_rows:
-            self._check_pair(by, blocked)
-        for a, b, requested_by, state in connections:
-            self._check_pair(a, b)
-            if requested_by not in (a, b):
-                raise InvalidCommand(f"connection {a!r}-{b!r} requested by an outsider {requested_by!r}")
-            try:
+        try:
+            for a, b, ended_at in meetings:
+                self._check_pair(a, b)
+                parted = float(ended_at)
+                if not math.isfinite(parted):
+                    raise InvalidCommand(f"meeting {a!r}-{b!r} has no valid end time")
+                meeting_rows.append((a, b, parted))
+            for by, blocked in blocks:
+                self._check_pair(by, blocked)
+                block_rows.append((by, blocked))
+            for a, b, requested_by, state in connections:
+                self._check_pair(a, b)
+                if requested_by not in (a, b):
+                    raise InvalidCommand(f"connection {a!r}-{b!r} requested by an outsider {requested_by!r}")
                 connection_rows.append((a, b, requested_by, ConnectionState(state)))
-            except ValueError:
-                raise InvalidCommand(f"unknown connection state {state!r}") from None
+        except (TypeError, ValueError) as error:  # a row of the wrong shape, time or state
+            raise InvalidCommand(f"malformed history row: {error}") from None
         for a, b, ended_at in meeting_rows:
             self._remember_meeting(a, b, ended_at)
         for by, blocked in block_rows:
@@ -365,11 +376,16 @@ class Matcher:
             self._blocked_with.setdefault(by, set()).add(blocked)
             self._blocked_with.setdefault(blocked, set()).add(by)
         for a, b, requested_by, state in connection_rows:
-            pair = frozenset((a, b))
-            current = self._connections.get(pair)
+            current = self._connection(a, b)
             if current is None or current.state is ConnectionState.requested:
-                self._connections[pair] = _Connection(requested_by, state, None)
+                self._set_connection(a, b, _Connection(requested_by, state, None))
         self._dirty = True
+        logger.debug(
+            "history restored: %d meetings, %d blocks, %d connections",
+            len(meeting_rows),
+            len(block_rows),
+            len(connection_rows),
+        )
 
     # Queries ------------------------------------------------------------------------------------------
 
@@ -423,7 +439,7 @@ class Matcher:
         records = []
         for meeting in self._meetings_of.get(attendee, ()):
             partner = meeting.partner_of(attendee)
-            connection = self._connections.get(frozenset((attendee, partner)))
+            connection = self._connection(attendee, partner)
             end = meeting.ended_at
             records.append(
                 MatchRecord(
@@ -505,13 +521,18 @@ class Matcher:
         self._connections_accepted += 1
         return [ConnectionChanged(requester, accepter, requester, ConnectionState.accepted, now)]
 
+    def _connection(self, a: str, b: str) -> _Connection | None:
+        return self._connections.get(a, {}).get(b)
+
+    def _set_connection(self, a: str, b: str, connection: _Connection) -> None:
+        self._connections.setdefault(a, {})[b] = connection
+        self._connections.setdefault(b, {})[a] = connection
+
     def _connection_views(self, attendee: str) -> tuple[ConnectionView, ...]:
-        views = []
-        for pair, connection in self._connections.items():
-            if attendee in pair:
-                (other,) = pair - {attendee}
-                views.append(ConnectionView(other, connection.state, connection.requested_by, connection.at))
-        return tuple(views)
+        return tuple(
+            ConnectionView(other, connection.state, connection.requested_by, connection.at)
+            for other, connection in self._connections.get(attendee, {}).items()
+        )
 
     def _register_type(self, ticket_type: str) -> None:
         if ticket_type not in self._known_types:
@@ -544,7 +565,7 @@ class Matcher:
                 self._idle_by_type[att.ticket_type] += 1
         att.state = state
         self._dirty = True
-        return AttendeeStateChanged(att.id, state)
+        return att.changed[state]
 
     def _set_connected(self, att: _Attendee, connected: bool) -> None:
         if att.connected != connected and att.state is AttendeeState.idle:
@@ -566,7 +587,6 @@ class Matcher:
         append = events.append
         rules = self._rules
         attendees = self._attendees
-        statuses = self._statuses
         meetings_of = self._meetings_of
         prefix = self._id_prefix
         in_meeting = AttendeeState.meeting
@@ -581,7 +601,6 @@ class Matcher:
                 att.waiting_since = None
                 att.meeting = meeting
                 att.state = in_meeting
-                statuses.pop(att.id, None)
                 history = meetings_of.get(att.id)
                 if history is None:
                     meetings_of[att.id] = [meeting]
@@ -590,12 +609,14 @@ class Matcher:
             self._running[meeting.id] = meeting
             heapq.heappush(self._due, (meeting.ends_at, next(self._seq), meeting.id))
             append(Matched(meeting.id, a, b, now, meeting.ends_at, waited_a, waited_b))
-            append(AttendeeStateChanged(a, in_meeting))
-            append(AttendeeStateChanged(b, in_meeting))
+            append(att_a.changed[in_meeting])
+            append(att_b.changed[in_meeting])
         self._meetings_started += len(pairs)
         if pairs:
             self._free_index = None
             self._dirty = True
+            # The waiting statuses of those now in meetings go when the statuses are next refreshed,
+            # which the caller does right after a pairing round.
         return events
 
     def _meeting_changed(self, meeting: Meeting) -> None:
@@ -654,12 +675,16 @@ class Matcher:
         """When the people now in meetings become free, rebuilt after any meeting change."""
         if self._free_index is None:
             attendees = self._attendees
-            entries: list[tuple[float, str, str]] = []
+            rows: dict[str, list[tuple[float, str]]] = {}
             for meeting in self._running.values():
                 for attendee in (meeting.a, meeting.b):
                     if meeting.both_connected or meeting.grace_until(attendee) is None:
-                        entries.append((meeting.ends_at, attendee, attendees[attendee].ticket_type))
-            self._free_index = FreeTimeIndex(entries)
+                        ticket_type = attendees[attendee].ticket_type
+                        by_type = rows.get(ticket_type)
+                        if by_type is None:
+                            by_type = rows[ticket_type] = []
+                        by_type.append((meeting.ends_at, attendee))
+            self._free_index = FreeTimeIndex(rows)
         return self._free_index
 
     def _free_at(self, attendee: str, types: frozenset[str]) -> float | None:
@@ -696,13 +721,15 @@ class Matcher:
             recheck = min(recheck, upcoming - self._ending_soon)
         events: list[Event] = []
         ranks: Counter[str] = Counter()
+        previous_statuses = self._statuses
+        self._statuses = {}  # only those still waiting keep one
         for attendee in self._pool.longest_waiting_first():
             att = self._attendees[attendee]
             rank = ranks[att.ticket_type]
             ranks[att.ticket_type] += 1
             entry, cooling_ends = self._compute_status(att, now, rank, index)
             recheck = min(recheck, cooling_ends)
-            previous = self._statuses.get(attendee)
+            previous = previous_statuses.get(attendee)
             if previous is None or previous.key != entry.key:
                 events.append(entry.status)
             self._statuses[attendee] = entry

@@ -119,12 +119,14 @@ class ReadyPool:
         pairs: list[tuple[str, str]] = []
         types = self._type
         random_ = self._rng.random
+        remove = self.remove
         gap = cooldown if cooldown is not None else 0.0
+        eligible = {t: self._eligible_for(t)[1:] for t in self._buckets}
         for attendee in self.longest_waiting_first():
             ticket_type = types.get(attendee)
             if ticket_type is None:
                 continue  # already taken as someone's partner this round
-            _, buckets, allowed = self._eligible_for(ticket_type)
+            buckets, allowed = eligible[ticket_type]
             total = sum(map(len, buckets))
             itself = 1 if ticket_type in allowed else 0
             if total <= itself:
@@ -160,8 +162,8 @@ class ReadyPool:
                 if not candidates:
                     continue
                 partner = candidates[int(random_() * len(candidates))]
-            self.remove(attendee)
-            self.remove(partner)
+            remove(attendee)
+            remove(partner)
             pairs.append((attendee, partner))
         return pairs
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import bisect
 import operator
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
 PAIRING_NOW = "An eligible partner is waiting: you will be paired in a moment"
 WAITING_FOR_MEETINGS = "Waiting for an eligible partner: some are in meetings that end soon"
@@ -27,22 +27,26 @@ class FreeTimeIndex:
     Built once per change of the running meetings and shared by every waiting attendee's estimate.
     """
 
-    def __init__(self, entries: Iterable[tuple[float, str, str]]) -> None:
-        """`entries`: (free_at, attendee, ticket_type) for each connected attendee in a meeting."""
-        by_type: dict[str, list[tuple[float, str]]] = {}
-        for free_at, attendee, ticket_type in entries:
-            rows = by_type.get(ticket_type)
-            if rows is None:
-                rows = by_type[ticket_type] = []
-            rows.append((free_at, attendee))
-        for rows in by_type.values():
-            rows.sort(key=_FREE_AT)
+    def __init__(self, rows: Mapping[str, list[tuple[float, str]]]) -> None:
+        """`rows`: by ticket type, (free_at, attendee) for each connected attendee in a meeting.
+        The lists are taken over (sorted in place)."""
+        by_type = dict(rows)
+        for type_rows in by_type.values():
+            type_rows.sort(key=_FREE_AT)
         self._by_type = by_type
         self._size = sum(map(len, by_type.values()))
         self._merged: dict[tuple[str, ...], list[tuple[float, str]]] = {}
         self._times: dict[tuple[str, ...], list[float]] = {}
         self._positions: dict[tuple[str, ...], dict[str, int]] = {}
         self._all_times: list[float] | None = None
+
+    @classmethod
+    def from_entries(cls, entries: Iterable[tuple[float, str, str]]) -> FreeTimeIndex:
+        """From (free_at, attendee, ticket_type) triples."""
+        rows: dict[str, list[tuple[float, str]]] = {}
+        for free_at, attendee, ticket_type in entries:
+            rows.setdefault(ticket_type, []).append((free_at, attendee))
+        return cls(rows)
 
     def __len__(self) -> int:
         return self._size

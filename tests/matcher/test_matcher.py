@@ -760,6 +760,9 @@ def test_seeded_history_applies_cooldown_blocks_and_connections(make_matcher: An
         {"meetings": [], "blocks": [("a", "")], "connections": []},
         {"meetings": [], "blocks": [], "connections": [("a", "b", "c", "requested")]},
         {"meetings": [], "blocks": [], "connections": [("a", "b", "a", "friends")]},
+        {"meetings": [("a", "b", "yesterday")], "blocks": [], "connections": []},
+        {"meetings": [("a", "b")], "blocks": [], "connections": []},
+        {"meetings": [], "blocks": [("a",)], "connections": []},
     ],
 )
 def test_malformed_history_is_refused_whole(make_matcher: Any, history: dict[str, Any]) -> None:
