@@ -3,20 +3,11 @@
 from __future__ import annotations
 
 import random
-import sys
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
-# With pytest's default import mode, `tests/` is on sys.path, and `tests/matcher/` (no __init__.py) would
-# then be found as a namespace package named `matcher` before the editable install's import hook runs.
-# The repository root first on sys.path makes `import matcher` find the real package.
-_ROOT = str(Path(__file__).resolve().parents[2])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
-
-from matcher import Matcher, SessionRules  # noqa: E402
+from matcher import Matcher, SessionRules
 
 
 class FakeClock:
