@@ -1,0 +1,320 @@
+"""Prometheus metrics of the media plane, served at `GET /metrics`.
+
+Every application gets its own `CollectorRegistry` (never the process-wide default one), so tests can run
+many servers in one process. What is measured:
+
+* attendees connected, waiting (ready, unmatched) and in meetings (gauges);
+* meetings started, and ended by reason (counters);
+* video frames decoded, processed (background effect) and encoded (counters), and histograms of the time
+  each decode, effect and encode took;
+* event-loop lag (a histogram and the worst lag of the last second), from an owned background task;
+* the process's CPU seconds, resident and peak memory, open files, ...
+
+Decoding and encoding happen inside aiortc (decoder threads, encoder executor), which has no hook for
+them, so `install_codec_timing()` wraps the VP8/H.264 encoders and decoders aiortc creates. Those counts
+are process-wide: they include every aiortc peer in the process (in production, only the server's).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import resource
+import sys
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+)
+
+logger = logging.getLogger(__name__)
+
+# Per-frame work on a small machine: from a fraction of a millisecond to a stalled 100 ms and beyond.
+FRAME_SECONDS_BUCKETS = (
+    0.0005,
+    0.001,
+    0.002,
+    0.004,
+    0.008,
+    0.012,
+    0.016,
+    0.025,
+    0.033,
+    0.05,
+    0.075,
+    0.1,
+    0.25,
+)
+LAG_SECONDS_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+LAG_INTERVAL_SECONDS = 0.1
+
+
+class CodecTiming:
+    """Process-wide counters and histograms of aiortc's video decodes and encodes.
+
+    One instance per process (see `install_codec_timing`); every app's registry includes its metrics.
+    Observed from decoder threads and encoder executor threads: prometheus-client metrics are
+    thread-safe.
+    """
+
+    def __init__(self) -> None:
+        self.frames_decoded = Counter(
+            "speedmeet_video_frames_decoded",
+            "Video frames decoded (all aiortc peers in the process)",
+            registry=None,
+        )
+        self.frames_encoded = Counter(
+            "speedmeet_video_frames_encoded",
+            "Video frames encoded (all aiortc peers in the process)",
+            registry=None,
+        )
+        self.decode_seconds = Histogram(
+            "speedmeet_video_decode_seconds",
+            "Time to decode one video frame",
+            buckets=FRAME_SECONDS_BUCKETS,
+            registry=None,
+        )
+        self.encode_seconds = Histogram(
+            "speedmeet_video_encode_seconds",
+            "Time to encode one video frame",
+            buckets=FRAME_SECONDS_BUCKETS,
+            registry=None,
+        )
+
+    def register(self, registry: CollectorRegistry) -> None:
+        for metric in (self.frames_decoded, self.frames_encoded, self.decode_seconds, self.encode_seconds):
+            registry.register(metric)
+
+
+class _TimedDecoder:
+    """Wraps an aiortc video decoder: counts frames and times each decode."""
+
+    def __init__(self, inner: Any, timing: CodecTiming) -> None:
+        self._inner = inner
+        self._timing = timing
+
+    def decode(self, encoded_frame: Any) -> list[Any]:
+        started = time.perf_counter()
+        frames: list[Any] = self._inner.decode(encoded_frame)
+        self._timing.decode_seconds.observe(time.perf_counter() - started)
+        if frames:
+            self._timing.frames_decoded.inc(len(frames))
+        return frames
+
+
+class _TimedEncoder:
+    """Wraps an aiortc video encoder: times each encode; forwards bitrate control and packing."""
+
+    def __init__(self, inner: Any, timing: CodecTiming) -> None:
+        self._inner = inner
+        self._timing = timing
+
+    def encode(self, frame: Any, force_keyframe: bool = False) -> tuple[list[bytes], int]:
+        started = time.perf_counter()
+        result: tuple[list[bytes], int] = self._inner.encode(frame, force_keyframe)
+        self._timing.encode_seconds.observe(time.perf_counter() - started)
+        self._timing.frames_encoded.inc()
+        return result
+
+    def pack(self, packet: Any) -> tuple[list[bytes], int]:
+        result: tuple[list[bytes], int] = self._inner.pack(packet)
+        return result
+
+    @property
+    def target_bitrate(self) -> int:
+        return int(self._inner.target_bitrate)
+
+    @target_bitrate.setter
+    def target_bitrate(self, bitrate: int) -> None:
+        self._inner.target_bitrate = bitrate
+
+
+_codec_lock = threading.Lock()
+_codec_timing: CodecTiming | None = None
+
+
+def install_codec_timing() -> CodecTiming:
+    """Wrap the video encoders and decoders aiortc creates from now on (idempotent; process-wide)."""
+    global _codec_timing
+    with _codec_lock:
+        if _codec_timing is not None:
+            return _codec_timing
+        import aiortc.rtcrtpreceiver as receiver_module
+        import aiortc.rtcrtpsender as sender_module
+
+        timing = CodecTiming()
+        original_decoder: Callable[[Any], Any] = receiver_module.get_decoder
+        original_encoder: Callable[[Any], Any] = sender_module.get_encoder
+
+        def get_decoder(codec: Any) -> Any:
+            decoder = original_decoder(codec)
+            return _TimedDecoder(decoder, timing) if _is_video(codec) else decoder
+
+        def get_encoder(codec: Any) -> Any:
+            encoder = original_encoder(codec)
+            return _TimedEncoder(encoder, timing) if _is_video(codec) else encoder
+
+        receiver_module.get_decoder = get_decoder
+        sender_module.get_encoder = get_encoder
+        _codec_timing = timing
+        return timing
+
+
+def _is_video(codec: Any) -> bool:
+    return str(getattr(codec, "mimeType", "")).lower().startswith("video/")
+
+
+def _peak_rss_bytes() -> float:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return float(peak if sys.platform == "darwin" else peak * 1024)  # Linux reports KiB, macOS bytes
+
+
+class Metrics:
+    """The metrics of one server (one app), on their own registry."""
+
+    def __init__(self, registry: CollectorRegistry | None = None, *, codec_timing: bool = True) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry()
+        r = self.registry
+        self.attendees_connected = Gauge(
+            "speedmeet_attendees_connected", "Attendees with an open signalling connection", registry=r
+        )
+        self.attendees_waiting = Gauge(
+            "speedmeet_attendees_waiting", "Attendees ready and waiting for a match", registry=r
+        )
+        self.attendees_in_meetings = Gauge(
+            "speedmeet_attendees_in_meetings", "Attendees in a running meeting", registry=r
+        )
+        self.meetings_started = Counter("speedmeet_meetings_started", "Meetings started", registry=r)
+        self.meetings_ended = Counter(
+            "speedmeet_meetings_ended", "Meetings ended, by reason", ["reason"], registry=r
+        )
+        self.frames_processed = Counter(
+            "speedmeet_video_frames_processed", "Video frames run through a background effect", registry=r
+        )
+        self.effect_seconds = Histogram(
+            "speedmeet_effect_seconds",
+            "Time to apply a background effect to one frame",
+            buckets=FRAME_SECONDS_BUCKETS,
+            registry=r,
+        )
+        self.loop_lag_seconds = Histogram(
+            "speedmeet_event_loop_lag_seconds",
+            f"How late the event loop ran a {LAG_INTERVAL_SECONDS}s timer",
+            buckets=LAG_SECONDS_BUCKETS,
+            registry=r,
+        )
+        self.loop_lag_max_seconds = Gauge(
+            "speedmeet_event_loop_lag_max_seconds", "Worst event-loop lag over the last second", registry=r
+        )
+        self.peak_memory_bytes = Gauge(
+            "speedmeet_process_peak_resident_memory_bytes", "Peak resident memory of the process", registry=r
+        )
+        self.peak_memory_bytes.set_function(_peak_rss_bytes)
+        ProcessCollector(registry=r)  # process_cpu_seconds_total, process_resident_memory_bytes, ...
+        self.codecs = install_codec_timing() if codec_timing else None
+        if self.codecs is not None:
+            self.codecs.register(r)
+
+    def observe_effect(self, seconds: float) -> None:
+        """One frame went through a background effect in `seconds`."""
+        self.frames_processed.inc()
+        self.effect_seconds.observe(seconds)
+
+    def meeting_started(self) -> None:
+        self.meetings_started.inc()
+
+    def meeting_ended(self, reason: str) -> None:
+        self.meetings_ended.labels(reason=reason).inc()
+
+    def set_attendees(self, *, connected: int, waiting: int, in_meetings: int) -> None:
+        self.attendees_connected.set(connected)
+        self.attendees_waiting.set(waiting)
+        self.attendees_in_meetings.set(in_meetings)
+
+    def render(self) -> bytes:
+        """The Prometheus text exposition of every metric."""
+        return generate_latest(self.registry)
+
+
+class LoopLagMonitor:
+    """Measures how late the event loop runs a short timer, into `Metrics`.
+
+    A timer due every `interval` seconds that fires late means callbacks (frame handling, signalling)
+    waited that long for the loop: the first sign of an overloaded server.
+    """
+
+    def __init__(self, metrics: Metrics, interval: float = LAG_INTERVAL_SECONDS) -> None:
+        self._metrics = metrics
+        self._interval = interval
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="speedmeet-loop-lag")
+
+    async def stop(self) -> None:
+        """Cancel and await the measuring task. Safe to call twice."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        window_start = loop.time()
+        window_max = 0.0
+        try:
+            while True:
+                due = loop.time() + self._interval
+                await asyncio.sleep(self._interval)
+                lag = max(0.0, loop.time() - due)
+                self._metrics.loop_lag_seconds.observe(lag)
+                window_max = max(window_max, lag)
+                if loop.time() - window_start >= 1.0:
+                    self._metrics.loop_lag_max_seconds.set(window_max)
+                    window_start, window_max = loop.time(), 0.0
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("event-loop lag monitor crashed")
+
+
+METRICS_KEY = web.AppKey("speedmeet_metrics", Metrics)
+
+
+async def metrics_handler(request: web.Request) -> web.Response:
+    """`GET /metrics`: the Prometheus text format."""
+    body = request.app[METRICS_KEY].render()
+    response = web.Response(body=body)
+    response.headers["Content-Type"] = CONTENT_TYPE_LATEST
+    return response
+
+
+def setup_metrics(app: web.Application) -> Metrics:
+    """Give `app` its metrics (under `METRICS_KEY`), the `GET /metrics` route and the lag monitor."""
+    metrics = Metrics()
+    app[METRICS_KEY] = metrics
+    app.router.add_get("/metrics", metrics_handler, name="metrics")
+
+    async def lag_monitor(app: web.Application) -> AsyncIterator[None]:
+        monitor = LoopLagMonitor(app[METRICS_KEY])
+        monitor.start()
+        yield
+        await monitor.stop()
+
+    app.cleanup_ctx.append(lag_monitor)
+    return metrics

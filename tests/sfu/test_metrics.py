@@ -1,0 +1,151 @@
+"""Server metrics: per-app registries, the /metrics endpoint, the lag monitor, codec timing."""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+import time
+
+import av
+import numpy as np
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+from aiortc import RTCConfiguration, RTCPeerConnection
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from prometheus_client.parser import text_string_to_metric_families
+
+from sfu.metrics import METRICS_KEY, LoopLagMonitor, Metrics, install_codec_timing, setup_metrics
+
+
+def _samples(text: str) -> dict[str, float]:
+    """Every sample as `name{labels}` -> value."""
+    out: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            labels = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
+            out[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
+    return out
+
+
+def test_each_metrics_object_has_its_own_registry() -> None:
+    first, second = Metrics(), Metrics()
+    first.meeting_started()
+    first.meeting_ended("timeout")
+    first.meeting_ended("timeout")
+    first.meeting_ended("left")
+    first.observe_effect(0.012)
+    first.set_attendees(connected=5, waiting=1, in_meetings=4)
+    a = _samples(first.render().decode())
+    b = _samples(second.render().decode())
+    assert a["speedmeet_meetings_started_total"] == 1
+    assert a["speedmeet_meetings_ended_total{reason=timeout}"] == 2
+    assert a["speedmeet_meetings_ended_total{reason=left}"] == 1
+    assert a["speedmeet_video_frames_processed_total"] == 1
+    assert a["speedmeet_effect_seconds_count"] == 1
+    assert a["speedmeet_effect_seconds_bucket{le=0.016}"] == 1
+    assert a["speedmeet_effect_seconds_bucket{le=0.008}"] == 0
+    assert (a["speedmeet_attendees_connected"], a["speedmeet_attendees_in_meetings"]) == (5, 4)
+    assert b["speedmeet_meetings_started_total"] == 0
+    assert b["speedmeet_attendees_connected"] == 0
+    # The process collector and peak memory are there for the load tester.
+    assert a["process_cpu_seconds_total"] > 0
+    assert a["speedmeet_process_peak_resident_memory_bytes"] >= a["process_resident_memory_bytes"] > 0
+
+
+def _block_loop(seconds: float) -> None:
+    """Hold the event loop, as a blocking call on it would."""
+    time.sleep(seconds)
+
+
+async def test_metrics_endpoint_and_lag_monitor_lifecycle() -> None:
+    app = web.Application()
+    metrics = setup_metrics(app)
+    assert app[METRICS_KEY] is metrics
+    async with TestClient(TestServer(app)) as client:
+        assert any(t.get_name() == "speedmeet-loop-lag" for t in asyncio.all_tasks())
+        _block_loop(0.3)  # the monitor must see this
+        await asyncio.sleep(1.2)
+        response = await client.get("/metrics")
+        assert response.status == 200
+        assert response.headers["Content-Type"].startswith("text/plain")
+        samples = _samples(await response.text())
+    assert samples["speedmeet_event_loop_lag_seconds_count"] >= 5
+    assert samples["speedmeet_event_loop_lag_seconds_sum"] >= 0.15
+    assert (
+        samples["speedmeet_event_loop_lag_seconds_bucket{le=0.1}"]
+        < samples["speedmeet_event_loop_lag_seconds_count"]
+    )
+    # Cleanup cancelled and awaited the monitor (the suite's leak check would fail otherwise).
+    assert not any(t.get_name() == "speedmeet-loop-lag" for t in asyncio.all_tasks())
+
+
+async def test_lag_monitor_stop_is_safe_twice() -> None:
+    monitor = LoopLagMonitor(Metrics(), interval=0.01)
+    monitor.start()
+    await asyncio.sleep(0.05)
+    assert monitor.running
+    await monitor.stop()
+    await monitor.stop()
+    assert not monitor.running
+
+
+class _NoiseTrack(MediaStreamTrack):
+    kind = "video"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._count = 0
+        self._rng = np.random.default_rng(0)
+
+    async def recv(self) -> av.VideoFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        await asyncio.sleep(1 / 30)
+        picture = self._rng.integers(0, 255, (240 * 3 // 2, 320), dtype=np.uint8)
+        frame = av.VideoFrame.from_ndarray(picture, format="yuv420p")
+        frame.pts, frame.time_base = self._count * 3000, fractions.Fraction(1, 90000)
+        self._count += 1
+        return frame
+
+
+async def test_codec_timing_counts_real_aiortc_encodes_and_decodes() -> None:
+    timing = install_codec_timing()
+    assert install_codec_timing() is timing  # idempotent
+    metrics = Metrics()
+    before = _samples(metrics.render().decode())
+    config = RTCConfiguration(iceServers=[])
+    sender, receiver = RTCPeerConnection(config), RTCPeerConnection(config)
+    track = _NoiseTrack()
+    received: list[av.VideoFrame] = []
+    done = asyncio.Event()
+
+    async def consume(remote: MediaStreamTrack) -> None:
+        while len(received) < 10:
+            frame = await remote.recv()
+            received.append(frame)
+        done.set()
+
+    tasks: list[asyncio.Task[None]] = []
+    receiver.on("track", lambda remote: tasks.append(asyncio.create_task(consume(remote), name="consume")))
+    try:
+        sender.addTrack(track)
+        await sender.setLocalDescription(await sender.createOffer())
+        await receiver.setRemoteDescription(sender.localDescription)
+        await receiver.setLocalDescription(await receiver.createAnswer())
+        await sender.setRemoteDescription(receiver.localDescription)
+        await asyncio.wait_for(done.wait(), 20)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await sender.close()
+        await receiver.close()
+    after = _samples(metrics.render().decode())
+    assert (
+        after["speedmeet_video_frames_encoded_total"] - before["speedmeet_video_frames_encoded_total"] >= 10
+    )
+    assert (
+        after["speedmeet_video_frames_decoded_total"] - before["speedmeet_video_frames_decoded_total"] >= 10
+    )
+    assert after["speedmeet_video_encode_seconds_count"] > before["speedmeet_video_encode_seconds_count"]
+    assert after["speedmeet_video_decode_seconds_sum"] > before["speedmeet_video_decode_seconds_sum"]
