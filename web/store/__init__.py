@@ -1,0 +1,41 @@
+"""The SQL store (SQLAlchemy 2 async; SQLite by default) and the records it returns."""
+
+from web.store.errors import Conflict, InvalidData, NotAllowed, NotFound, StoreError
+from web.store.inputs import AssetInput, EventInput, SessionInput, TicketInput
+from web.store.records import (
+    AssetRecord,
+    ConnectionRecord,
+    ConnectionView,
+    EventRecord,
+    MatchView,
+    MeetingRecord,
+    SessionRecord,
+    SessionSummary,
+    TicketRecord,
+    TicketTypeRecord,
+)
+from web.store.store import Store, default_database_url
+
+__all__ = [
+    "AssetInput",
+    "AssetRecord",
+    "Conflict",
+    "ConnectionRecord",
+    "ConnectionView",
+    "EventInput",
+    "EventRecord",
+    "InvalidData",
+    "MatchView",
+    "MeetingRecord",
+    "NotAllowed",
+    "NotFound",
+    "SessionInput",
+    "SessionRecord",
+    "SessionSummary",
+    "Store",
+    "StoreError",
+    "TicketInput",
+    "TicketRecord",
+    "TicketTypeRecord",
+    "default_database_url",
+]
