@@ -1,1 +1,49 @@
-"""sfu package."""
+"""WebRTC media plane and WebSocket signalling: attendees' streams terminated with aiortc and forwarded
+to their matched partner; `setup(app)` wires it into the aiohttp application."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from aiortc import RTCIceServer
+
+from sfu.keys import ROOMS_KEY, SETTINGS_KEY
+from sfu.registry import RoomRegistry
+from sfu.settings import RoomSettings
+from sfu.signalling import ws_handler
+from web.keys import CONFIG_KEY, LIVE_ROOMS_KEY, STORE_KEY
+
+__all__ = ["ROOMS_KEY", "SETTINGS_KEY", "RoomRegistry", "RoomSettings", "setup"]
+
+WS_PATH = "/api/sessions/{session_id}/ws"
+
+
+def setup(app: web.Application, settings: RoomSettings | None = None) -> None:
+    """Register the signalling route and the rooms' lifecycle. Call after the store's cleanup context
+    is registered (rooms are stopped before the store closes). `app[SETTINGS_KEY]` may be replaced
+    before the app starts (tests shorten timings)."""
+    app[SETTINGS_KEY] = settings or RoomSettings()
+    app.router.add_get(WS_PATH, ws_handler, name="sfu_ws")
+    app.cleanup_ctx.append(_rooms_ctx)
+    # WebSockets are closed at shutdown, before aiohttp waits for open handlers to finish.
+    app.on_shutdown.append(_close_rooms)
+
+
+async def _rooms_ctx(app: web.Application) -> AsyncIterator[None]:
+    config = app[CONFIG_KEY]
+    ice_servers = [
+        RTCIceServer(urls=list(s.urls), username=s.username, credential=s.credential)
+        for s in config.ice_servers
+    ]
+    registry = RoomRegistry(app[STORE_KEY], ice_servers=ice_servers, settings=app[SETTINGS_KEY])
+    app[ROOMS_KEY] = registry
+    app[LIVE_ROOMS_KEY] = registry
+    yield
+    await registry.close()
+
+
+async def _close_rooms(app: web.Application) -> None:
+    registry = app.get(ROOMS_KEY)
+    if registry is not None:
+        await registry.close()

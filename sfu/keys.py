@@ -1,0 +1,11 @@
+"""Typed application keys of the media plane."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from sfu.registry import RoomRegistry
+from sfu.settings import RoomSettings
+
+ROOMS_KEY = web.AppKey("sfu_rooms", RoomRegistry)
+SETTINGS_KEY = web.AppKey("sfu_settings", RoomSettings)

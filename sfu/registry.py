@@ -1,0 +1,109 @@
+"""The live rooms of one server: one `SessionRoom` per live session, created on first join."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from concurrent.futures import Executor
+from datetime import UTC, datetime
+
+from aiortc import RTCIceServer
+
+from sfu import protocol as p
+from sfu.errors import JoinRefused
+from sfu.room import ProcessorFactory, SessionRoom
+from sfu.settings import RoomSettings
+from sfu.slate import Slate
+from web.store.records import SessionRecord
+from web.store.store import Store
+
+logger = logging.getLogger(__name__)
+
+
+class RoomRegistry:
+    """Creates, finds and stops rooms. `close()` stops every room (safe to call twice)."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        ice_servers: list[RTCIceServer] | None = None,
+        settings: RoomSettings | None = None,
+        clock: Callable[[], float] | None = None,
+        executor: Executor | None = None,
+        processor_factory: ProcessorFactory | None = None,
+    ) -> None:
+        self.store = store
+        self.settings = settings or RoomSettings()
+        self._ice_servers = list(ice_servers or [])
+        self._clock = clock or self.settings.clock
+        self._executor = executor
+        self._processor_factory = processor_factory
+        self._slate = Slate(self.settings.slate_text)
+        self._rooms: dict[int, SessionRoom] = {}
+        self._lock = asyncio.Lock()
+        self._closed = False
+
+    @property
+    def ice_servers(self) -> list[RTCIceServer]:
+        return list(self._ice_servers)
+
+    def get(self, session_id: int) -> SessionRoom | None:
+        return self._rooms.get(session_id)
+
+    def rooms(self) -> list[SessionRoom]:
+        return list(self._rooms.values())
+
+    def live_summary(self, session_id: int) -> dict[str, object] | None:
+        """Live counts of a session's room for the admin API; None when no room runs for it."""
+        room = self._rooms.get(session_id)
+        return room.live() if room is not None else None
+
+    async def room_for(self, session: SessionRecord, attendee: str) -> SessionRoom:
+        """The room `attendee` may join now; raises JoinRefused when the session is not live (an attendee
+        whose meeting is still running after the session's end may come back to it)."""
+        async with self._lock:
+            if self._closed:
+                raise JoinRefused("shutting_down", "The server is restarting", p.CloseCode.SHUTTING_DOWN)
+            await self._reap()
+            room = self._rooms.get(session.id)
+            status = session.status(datetime.fromtimestamp(self._clock(), UTC))
+            if status == "live":
+                if room is None:
+                    room = SessionRoom(
+                        session,
+                        self.store,
+                        ice_servers=self._ice_servers,
+                        settings=self.settings,
+                        slate=self._slate,
+                        clock=self._clock,
+                        executor=self._executor,
+                        processor_factory=self._processor_factory,
+                    )
+                    await room.start()
+                    self._rooms[session.id] = room
+                return room
+            if room is not None and room.in_meeting(attendee):
+                return room
+            if status == "upcoming":
+                starts = session.starts_at.strftime("%Y-%m-%d %H:%M UTC")
+                raise JoinRefused(
+                    "session_not_live",
+                    f"The session has not started yet (starts {starts})",
+                    p.CloseCode.SESSION_NOT_LIVE,
+                )
+            raise JoinRefused("session_not_live", "The session has ended", p.CloseCode.SESSION_NOT_LIVE)
+
+    async def _reap(self) -> None:
+        """Stop rooms whose session is over and which nobody uses any more."""
+        for session_id, room in list(self._rooms.items()):
+            if room.finished():
+                del self._rooms[session_id]
+                await room.stop()
+
+    async def close(self) -> None:
+        async with self._lock:
+            self._closed = True
+            rooms, self._rooms = list(self._rooms.values()), {}
+        await asyncio.gather(*(room.stop() for room in rooms), return_exceptions=True)

@@ -1,0 +1,573 @@
+"""A scripted attendee: an aiortc client that joins a session like the browser page does.
+
+It opens the signalling WebSocket with a ticket secret, negotiates one peer connection (audio and
+video, sendrecv), sends a solid-colour video with a small moving square and a sine tone, and records what
+it receives: protocol messages, a colour summary of every received video frame, and the loudness and
+pitch of every received audio frame. Tests and the load tester drive it with `ready()`, `leave()`, ...
+and wait on what arrives with `wait_for()`, `wait_for_colour()` and `wait_for_tone()`.
+
+    async with SyntheticPeer("http://127.0.0.1:8080", session_id=3, secret="...", colour=(255, 0, 0)) as p:
+        await p.ready()
+        matched = await p.wait_for("matched")
+        await p.wait_for_colour(partner_colour)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import aiohttp
+import av
+import numpy as np
+from aiortc import (
+    RTCConfiguration,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from pydantic import BaseModel
+
+from sfu import protocol as p
+from sfu.latest_frame import LatestFrameSlot
+
+logger = logging.getLogger(__name__)
+
+S = TypeVar("S")
+
+VIDEO_TIME_BASE = fractions.Fraction(1, 90000)
+AUDIO_RATE = 48000
+AUDIO_SAMPLES = 960  # 20 ms
+
+
+class PeerError(Exception):
+    """The server refused the peer (an error before `welcome`), or the peer is not connected."""
+
+    def __init__(self, message: str, code: str | None = None, close_code: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.close_code = close_code
+
+
+# --- what the peer sends ------------------------------------------------------------------------
+
+
+class PatternVideoTrack(MediaStreamTrack):
+    """A solid colour with a small white square moving along the top edge, at a steady frame rate."""
+
+    kind = "video"
+
+    def __init__(
+        self, colour: tuple[int, int, int], width: int = 320, height: int = 240, fps: float = 15.0
+    ) -> None:
+        super().__init__()
+        self.fps = fps
+        self._frames = _pattern_frames(colour, width, height, positions=30)
+        self._index = 0
+        self._start: float | None = None
+        self.frames_sent = 0
+
+    async def recv(self) -> av.VideoFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        now = time.monotonic()
+        if self._start is None:
+            self._start = now
+        due = self._start + self._index / self.fps
+        if due > now:
+            await asyncio.sleep(due - now)
+        frame = av.VideoFrame.from_ndarray(self._frames[self._index % len(self._frames)], format="yuv420p")
+        frame.pts = round(self._index * 90000 / self.fps)
+        frame.time_base = VIDEO_TIME_BASE
+        self._index += 1
+        self.frames_sent += 1
+        return frame
+
+
+def _pattern_frames(
+    colour: tuple[int, int, int], width: int, height: int, positions: int
+) -> list[np.ndarray]:
+    side = max(4, height // 12)
+    frames = []
+    for i in range(positions):
+        image = np.empty((height, width, 3), dtype=np.uint8)
+        image[:] = colour
+        x = (width - side) * i // max(positions - 1, 1)
+        image[:side, x : x + side] = 255
+        rgb = av.VideoFrame.from_ndarray(image, format="rgb24")
+        frames.append(rgb.reformat(format="yuv420p").to_ndarray())
+    return frames
+
+
+class ToneAudioTrack(MediaStreamTrack):
+    """A continuous sine tone (s16 stereo 48 kHz, 20 ms frames), paced in real time."""
+
+    kind = "audio"
+
+    def __init__(self, frequency: float = 440.0, amplitude: int = 8000) -> None:
+        super().__init__()
+        self.frequency = frequency
+        self._amplitude = amplitude
+        self._samples_sent = 0
+        self._start: float | None = None
+        self.frames_sent = 0
+
+    async def recv(self) -> av.AudioFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        now = time.monotonic()
+        if self._start is None:
+            self._start = now
+        due = self._start + self._samples_sent / AUDIO_RATE
+        if due > now:
+            await asyncio.sleep(due - now)
+        t = (np.arange(AUDIO_SAMPLES) + self._samples_sent) / AUDIO_RATE
+        mono = (self._amplitude * np.sin(2 * np.pi * self.frequency * t)).astype(np.int16)
+        stereo = np.repeat(mono, 2).reshape(1, -1)
+        frame = av.AudioFrame.from_ndarray(stereo, format="s16", layout="stereo")
+        frame.sample_rate = AUDIO_RATE
+        frame.pts = self._samples_sent
+        frame.time_base = fractions.Fraction(1, AUDIO_RATE)
+        self._samples_sent += AUDIO_SAMPLES
+        self.frames_sent += 1
+        return frame
+
+
+# --- what the peer receives ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class VideoSample:
+    """One received video frame, summarised: arrival time (monotonic), median colour, size."""
+
+    at: float
+    rgb: tuple[int, int, int]
+    width: int
+    height: int
+
+    def is_colour(self, rgb: Sequence[int], tolerance: float = 40.0) -> bool:
+        return max(abs(a - b) for a, b in zip(self.rgb, rgb, strict=True)) <= tolerance
+
+
+@dataclass(frozen=True, slots=True)
+class AudioSample:
+    """One received audio frame: arrival time (monotonic), RMS level, dominant frequency (Hz)."""
+
+    at: float
+    rms: float
+    frequency: float
+
+
+def summarise_video(frame: av.VideoFrame, at: float) -> VideoSample:
+    small = frame.reformat(width=16, height=16, format="rgb24").to_ndarray().reshape(-1, 3)
+    median = np.median(small, axis=0)
+    return VideoSample(at, (int(median[0]), int(median[1]), int(median[2])), frame.width, frame.height)
+
+
+def summarise_audio(frame: av.AudioFrame, at: float) -> AudioSample:
+    data = frame.to_ndarray()
+    channels = len(frame.layout.channels)
+    samples = (
+        data.reshape(-1, channels)[:, 0].astype(np.float64) if data.shape[0] == 1 else data[0].astype(float)
+    )
+    rms = float(np.sqrt(np.mean(samples**2))) if samples.size else 0.0
+    frequency = 0.0
+    if rms > 1.0 and samples.size >= 64:
+        spectrum = np.abs(np.fft.rfft(samples * np.hanning(samples.size)))
+        frequency = float(np.argmax(spectrum[1:]) + 1) * frame.sample_rate / samples.size
+    return AudioSample(at, rms, frequency)
+
+
+# --- the peer -----------------------------------------------------------------------------------
+
+
+class SyntheticPeer:
+    """One attendee over WebSocket + aiortc (see module docstring). `close()` is safe to call twice."""
+
+    def __init__(
+        self,
+        base_url: str,
+        session_id: int,
+        secret: str,
+        *,
+        colour: tuple[int, int, int] = (220, 40, 40),
+        tone_hz: float = 440.0,
+        width: int = 320,
+        height: int = 240,
+        fps: float = 15.0,
+        ice_servers: list[RTCIceServer] | None = None,
+        name: str | None = None,
+        http: aiohttp.ClientSession | None = None,
+        video_track: MediaStreamTrack | None = None,
+        audio_track: MediaStreamTrack | None = None,
+        keep_samples: int = 600,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.session_id = session_id
+        self.secret = secret
+        self.name = name or f"peer-{secret[:6]}"
+        self.colour = colour
+        self.tone_hz = tone_hz
+        self._video_spec = (width, height, fps)
+        self._custom_video = video_track
+        self._custom_audio = audio_track
+        self._ice_servers = ice_servers
+        self._http = http
+        self._own_http = http is None
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self.pc: RTCPeerConnection | None = None
+        self.video_track: MediaStreamTrack | None = None
+        self.audio_track: MediaStreamTrack | None = None
+        self.welcome: p.Welcome | None = None
+        self.messages: list[p.ServerMessage] = []
+        self._cursor = 0
+        self._message_waiter: asyncio.Future[None] | None = None
+        self.video: deque[VideoSample] = deque(maxlen=keep_samples)
+        self.audio: deque[AudioSample] = deque(maxlen=keep_samples)
+        self.video_frames = 0
+        self.audio_frames = 0
+        self._video_slot: LatestFrameSlot[VideoSample] = LatestFrameSlot()
+        self._audio_slot: LatestFrameSlot[AudioSample] = LatestFrameSlot()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._reader: asyncio.Task[None] | None = None
+        self.close_code: int | None = None
+        self.ws_closed = asyncio.Event()
+        self._closed = False
+        self._next_id = 0
+
+    # --- lifecycle --------------------------------------------------------------------------------
+
+    @property
+    def ws_url(self) -> str:
+        return f"{self.base_url}/api/sessions/{self.session_id}/ws?t={self.secret}"
+
+    async def __aenter__(self) -> Self:
+        await self.connect()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def connect(self, *, negotiate: bool = True, within: float = 10.0) -> p.Welcome:
+        """Open the WebSocket, wait for `welcome`, and (by default) negotiate the peer connection.
+
+        Raises PeerError when the server answers with an error instead (bad ticket, session not live...).
+        """
+        if self._http is None:
+            self._http = aiohttp.ClientSession()
+        self.ws_closed.clear()
+        self.close_code = None
+        self._ws = await self._http.ws_connect(
+            self.ws_url, heartbeat=None, max_msg_size=p.MAX_MESSAGE_BYTES * 4
+        )
+        self._reader = asyncio.create_task(self._read(self._ws), name=f"synthetic-peer-ws-{self.name}")
+        first = await self.wait_for(("welcome", "error"), within=within, since=self._cursor)
+        if isinstance(first, p.Error):
+            await asyncio.wait_for(self.ws_closed.wait(), within)
+            raise PeerError(first.message, first.code, self.close_code)
+        assert isinstance(first, p.Welcome)
+        self.welcome = first
+        if negotiate:
+            await self.negotiate(within=within)
+        return first
+
+    async def negotiate(self, within: float = 10.0) -> None:
+        """Create a fresh peer connection (closing any previous one), send the offer, apply the answer."""
+        if self.pc is not None:
+            await self._close_pc()
+        servers = self._ice_servers
+        if servers is None:
+            welcome_servers = self.welcome.ice_servers if self.welcome else []
+            servers = [
+                RTCIceServer(urls=s.urls, username=s.username, credential=s.credential)
+                for s in welcome_servers
+            ]
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=servers))
+        self.pc = pc
+        width, height, fps = self._video_spec
+        self.video_track = self._custom_video or PatternVideoTrack(self.colour, width, height, fps)
+        self.audio_track = self._custom_audio or ToneAudioTrack(self.tone_hz)
+
+        @pc.on("track")
+        def on_track(track: MediaStreamTrack) -> None:
+            if self._closed:
+                return
+            consume = self._consume_video if track.kind == "video" else self._consume_audio
+            self._spawn(consume(track), f"synthetic-peer-{track.kind}-{self.name}")
+
+        pc.addTrack(self.audio_track)
+        pc.addTrack(self.video_track)
+        offer = await pc.createOffer()
+        await pc.setLocalDescription(offer)
+        since = len(self.messages)
+        await self.send(p.Offer(sdp=pc.localDescription.sdp))
+        answer = await self.wait_for(("answer", "error"), within=within, since=since, advance=False)
+        if isinstance(answer, p.Error):
+            raise PeerError(answer.message, answer.code)
+        assert isinstance(answer, p.ServerAnswer)
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=answer.sdp, type="answer"))
+
+    async def close(self) -> None:
+        """Close the socket (the server sees a drop, as when a tab closes) and the peer connection."""
+        self._closed = True
+        if self._ws is not None and not self._ws.closed:
+            await self._ws.close()
+        if self._reader is not None:
+            self._reader.cancel()
+            await asyncio.gather(self._reader, return_exceptions=True)
+            self._reader = None
+        await self._close_pc()
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._own_http and self._http is not None:
+            await self._http.close()
+            self._http = None
+        self._video_slot.close()
+        self._audio_slot.close()
+
+    async def drop_socket(self) -> None:
+        """Close only the WebSocket, abruptly, keeping the peer connection (a signalling-only drop)."""
+        if self._ws is not None and not self._ws.closed:
+            await self._ws.close()
+        if self._reader is not None:
+            await asyncio.gather(self._reader, return_exceptions=True)
+            self._reader = None
+
+    async def reconnect(self, *, negotiate: bool = True, within: float = 10.0) -> p.Welcome:
+        """Come back after `drop_socket()` or `close_media()`: new socket, new peer connection."""
+        await self.drop_socket()
+        self._closed = False
+        return await self.connect(negotiate=negotiate, within=within)
+
+    async def close_media(self) -> None:
+        """Close only the peer connection (the server sees the media side fail)."""
+        await self._close_pc()
+
+    async def _close_pc(self) -> None:
+        pc, self.pc = self.pc, None
+        if pc is not None:
+            await pc.close()
+        for track in (self.video_track, self.audio_track):
+            if track is not None:
+                track.stop()
+
+    def _spawn(self, coro: Any, name: str) -> None:
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # --- signalling ------------------------------------------------------------------------------
+
+    async def send(self, message: BaseModel) -> None:
+        await self.send_raw(p.dump(message))
+
+    async def send_raw(self, text: str) -> None:
+        """Send any text (tests use it for malformed messages)."""
+        if self._ws is None or self._ws.closed:
+            raise PeerError(f"{self.name}: not connected")
+        await self._ws.send_str(text)
+
+    def _id(self) -> str:
+        self._next_id += 1
+        return f"{self.name}-{self._next_id}"
+
+    async def hello(self) -> None:
+        await self.send(p.Hello(id=self._id()))
+
+    async def ready(self) -> None:
+        await self.send(p.Ready(id=self._id()))
+
+    async def unready(self) -> None:
+        await self.send(p.Unready(id=self._id()))
+
+    async def leave(self) -> None:
+        await self.send(p.Leave(id=self._id()))
+
+    async def extend_offer(self) -> None:
+        await self.send(p.ExtendOffer(id=self._id()))
+
+    async def extend_accept(self) -> None:
+        await self.send(p.ExtendAccept(id=self._id()))
+
+    async def extend_decline(self) -> None:
+        await self.send(p.ExtendDecline(id=self._id()))
+
+    async def connect_request(self, ticket_id: int | None = None) -> None:
+        await self.send(p.ConnectRequest(id=self._id(), ticket_id=ticket_id))
+
+    async def connect_accept(self, ticket_id: int | None = None) -> None:
+        await self.send(p.ConnectAccept(id=self._id(), ticket_id=ticket_id))
+
+    async def block(self, ticket_id: int | None = None) -> None:
+        await self.send(p.Block(id=self._id(), ticket_id=ticket_id))
+
+    async def report(self, reason: str, ticket_id: int | None = None) -> None:
+        await self.send(p.Report(id=self._id(), ticket_id=ticket_id, reason=reason))
+
+    async def set_background(self, background: p.Background, preview: bool | None = None) -> None:
+        await self.send(p.SetBackground(id=self._id(), background=background, preview=preview))
+
+    async def preview(self, on: bool) -> None:
+        await self.send(p.Preview(id=self._id(), on=on))
+
+    async def ping(self) -> None:
+        await self.send(p.Ping(id=self._id()))
+
+    async def wait_for(
+        self,
+        types: str | Sequence[str],
+        predicate: Callable[[Any], bool] | None = None,
+        *,
+        within: float = 10.0,
+        since: int | None = None,
+        advance: bool = True,
+    ) -> p.ServerMessage:
+        """The first message of `types` (matching `predicate`) received after position `since`.
+
+        By default the search starts after the last message a previous `wait_for` returned, and moves
+        that cursor past the match (`advance=False` leaves it). `since=0` searches the whole history.
+        """
+        wanted = (types,) if isinstance(types, str) else tuple(types)
+        index = self._cursor if since is None else since
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while True:
+            while index < len(self.messages):
+                message = self.messages[index]
+                index += 1
+                if message.type in wanted and (predicate is None or predicate(message)):
+                    if advance:
+                        self._cursor = index
+                    return message
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                seen = [m.type for m in self.messages[-10:]]
+                raise TimeoutError(f"{self.name}: no {'/'.join(wanted)} within {within} s (last: {seen})")
+            if self.ws_closed.is_set():
+                raise PeerError(f"{self.name}: socket closed (code {self.close_code}) waiting for {wanted}")
+            # The reader resolves this future on every message and when the socket closes.
+            await asyncio.wait([self._message_waiter_future()], timeout=remaining)
+
+    def received(self, type_: str) -> list[p.ServerMessage]:
+        """All messages of one type received so far."""
+        return [m for m in self.messages if m.type == type_]
+
+    def _message_waiter_future(self) -> asyncio.Future[None]:
+        if self._message_waiter is None or self._message_waiter.done():
+            self._message_waiter = asyncio.get_running_loop().create_future()
+        return self._message_waiter
+
+    async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        try:
+            async for msg in ws:
+                if msg.type != aiohttp.WSMsgType.TEXT:
+                    continue
+                try:
+                    message = p.parse_server(msg.data)
+                except p.ProtocolError as exc:
+                    logger.warning("%s: unparseable server message (%s): %.200s", self.name, exc, msg.data)
+                    continue
+                self.messages.append(message)
+                if self._message_waiter is not None and not self._message_waiter.done():
+                    self._message_waiter.set_result(None)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("%s: socket reader crashed", self.name)
+        finally:
+            self.close_code = ws.close_code
+            self.ws_closed.set()
+            if self._message_waiter is not None and not self._message_waiter.done():
+                self._message_waiter.set_result(None)
+
+    # --- media ------------------------------------------------------------------------------------
+
+    async def _consume_video(self, track: MediaStreamTrack) -> None:
+        while True:
+            try:
+                frame = await track.recv()
+            except MediaStreamError:
+                return
+            if not isinstance(frame, av.VideoFrame):
+                continue
+            sample = summarise_video(frame, time.monotonic())
+            self.video_frames += 1
+            self.video.append(sample)
+            if not self._video_slot.closed:
+                self._video_slot.put(sample)
+
+    async def _consume_audio(self, track: MediaStreamTrack) -> None:
+        while True:
+            try:
+                frame = await track.recv()
+            except MediaStreamError:
+                return
+            if not isinstance(frame, av.AudioFrame):
+                continue
+            sample = summarise_audio(frame, time.monotonic())
+            self.audio_frames += 1
+            self.audio.append(sample)
+            if not self._audio_slot.closed:
+                self._audio_slot.put(sample)
+
+    async def wait_for_video(
+        self, predicate: Callable[[VideoSample], bool], within: float = 10.0
+    ) -> VideoSample:
+        """The first video frame received from now on that satisfies `predicate`."""
+        return await self._wait_sample(
+            self.video, lambda: self.video_frames, self._video_slot, predicate, within
+        )
+
+    async def wait_for_colour(
+        self, rgb: Sequence[int], tolerance: float = 40.0, within: float = 10.0
+    ) -> VideoSample:
+        """The first video frame received from now on whose colour is `rgb` (e.g. the partner's)."""
+        return await self.wait_for_video(lambda s: s.is_colour(rgb, tolerance), within)
+
+    async def wait_for_audio(
+        self, predicate: Callable[[AudioSample], bool], within: float = 10.0
+    ) -> AudioSample:
+        """The first audio frame received from now on that satisfies `predicate`."""
+        return await self._wait_sample(
+            self.audio, lambda: self.audio_frames, self._audio_slot, predicate, within
+        )
+
+    async def wait_for_tone(self, hz: float, tolerance: float = 60.0, within: float = 10.0) -> AudioSample:
+        """The first audio frame received from now on carrying a tone at `hz` (e.g. the partner's)."""
+        return await self.wait_for_audio(lambda s: s.rms > 300 and abs(s.frequency - hz) <= tolerance, within)
+
+    async def _wait_sample(
+        self,
+        samples: deque[S],
+        count: Callable[[], int],
+        slot: LatestFrameSlot[S],
+        predicate: Callable[[S], bool],
+        within: float,
+    ) -> S:
+        # Scan every sample (not just the newest) so the first matching frame's arrival time is exact.
+        next_index = count()
+        try:
+            async with asyncio.timeout(within):
+                while True:
+                    total = count()
+                    first_kept = total - len(samples)
+                    for index in range(max(next_index, first_kept), total):
+                        sample = samples[index - first_kept]
+                        if predicate(sample):
+                            return sample
+                    next_index = total
+                    await asyncio.shield(slot.changed())
+        except TimeoutError:
+            raise TimeoutError(f"{self.name}: no matching media within {within} s") from None
