@@ -1,0 +1,151 @@
+"""End-to-end browser harness: Debian's Chromium driven by Playwright, fake cameras fed from a y4m clip of
+a real person, screenshots of each step under ``artifacts/e2e/<test>/``.
+
+Test modules use it through small fixtures of their own (see ``tests/web/test_e2e_*.py``)::
+
+    async with chromium(clip) as browser:
+        page = await new_attendee_page(browser)
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+import shutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+
+CHROMIUM = Path("/usr/bin/chromium")
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "artifacts" / "e2e"
+
+
+def require_chromium() -> Path:
+    """The Chromium binary, or skip the test naming what is missing."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing (install Debian's chromium: `make browser`)")
+    return CHROMIUM
+
+
+def chromium_args(clip: Path) -> list[str]:
+    """Flags for a headless Chromium with a fake camera/microphone that needs no permission prompt."""
+    return [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={clip}",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        # The matched chime and the partner's audio may play without a click in a fresh tab.
+        "--autoplay-policy=no-user-gesture-required",
+    ]
+
+
+@asynccontextmanager
+async def chromium(clip: Path) -> AsyncIterator[Browser]:
+    """A headless Chromium whose fake camera plays `clip`; closed (and the driver stopped) on exit."""
+    executable = require_chromium()
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(executable), headless=True, args=chromium_args(clip)
+        )
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+async def new_page(
+    browser: Browser, *, width: int = 1100, height: int = 800, console: list[str] | None = None
+) -> tuple[BrowserContext, Page]:
+    """A page in its own context (own storage, own camera), collecting console errors into `console`."""
+    context = await browser.new_context(
+        viewport={"width": width, "height": height}, permissions=["camera", "microphone"]
+    )
+    page = await context.new_page()
+    if console is not None:
+        name = f"page{len(browser.contexts)}"
+        page.on(
+            "console",
+            lambda msg: (
+                console.append(f"{name} {msg.type}: {msg.text}") if msg.type in ("error", "warning") else None
+            ),
+        )
+        page.on("pageerror", lambda exc: console.append(f"{name} pageerror: {exc}"))
+    return context, page
+
+
+class Shots:
+    """Numbered screenshots of each step of one test, in ``artifacts/e2e/<test name>/``."""
+
+    def __init__(self, test_name: str) -> None:
+        safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", test_name)
+        self.dir = ARTIFACTS / safe
+        shutil.rmtree(self.dir, ignore_errors=True)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.count = 0
+
+    async def take(self, page: Page, step: str, *, full_page: bool = False) -> Path:
+        self.count += 1
+        path = self.dir / f"{self.count:02d}-{re.sub(r'[^A-Za-z0-9_-]+', '-', step)}.png"
+        await page.screenshot(path=str(path), full_page=full_page)
+        return path
+
+
+# ---- reading video out of a page ----------------------------------------------------------------
+
+VIDEO_STATS_JS = """(selector) => {
+  const v = document.querySelector(selector);
+  if (!v) return null;
+  const q = v.getVideoPlaybackQuality ? v.getVideoPlaybackQuality() : null;
+  return {
+    width: v.videoWidth, height: v.videoHeight, paused: v.paused, readyState: v.readyState,
+    currentTime: v.currentTime, frames: q ? q.totalVideoFrames : 0, dropped: q ? q.droppedVideoFrames : 0,
+  };
+}"""
+
+CAPTURE_FRAME_JS = """(selector) => {
+  const v = document.querySelector(selector);
+  if (!v || !v.videoWidth) return null;
+  const c = document.createElement('canvas');
+  c.width = v.videoWidth;
+  c.height = v.videoHeight;
+  c.getContext('2d').drawImage(v, 0, 0);
+  return c.toDataURL('image/png');
+}"""
+
+
+async def video_stats(page: Page, selector: str) -> dict[str, Any] | None:
+    stats: dict[str, Any] | None = await page.evaluate(VIDEO_STATS_JS, selector)
+    return stats
+
+
+async def wait_for_video_frames(page: Page, selector: str, *, timeout_ms: float = 20_000) -> None:
+    """Wait until the video element decodes frames with a real size."""
+    await page.wait_for_function(
+        """(selector) => {
+          const v = document.querySelector(selector);
+          return v && v.videoWidth > 0 && v.getVideoPlaybackQuality().totalVideoFrames > 2;
+        }""",
+        arg=selector,
+        timeout=timeout_ms,
+    )
+
+
+async def capture_frame(page: Page, selector: str) -> np.ndarray:
+    """The current frame of a video element as an RGB array (drawn through a canvas in the page)."""
+    data_url = await page.evaluate(CAPTURE_FRAME_JS, selector)
+    assert data_url, f"{selector} has no frame to capture"
+    raw = base64.b64decode(data_url.split(",", 1)[1])
+    return np.asarray(Image.open(io.BytesIO(raw)).convert("RGB"))
