@@ -35,19 +35,27 @@ MAX_BEHIND_SECONDS = 0.5
 
 
 class SendLog:
-    """When each stamp payload was last sent (monotonic seconds), for the last `capacity` payloads."""
+    """When each stamp payload was last sent (monotonic seconds), for the last `capacity` payloads.
 
-    def __init__(self, capacity: int) -> None:
+    One per attendee for its whole stay: the tracks of each new peer connection write to the same log,
+    and `count` keeps counting. `base` offsets running payloads (live tracks), so that two attendees'
+    payloads differ.
+    """
+
+    def __init__(self, capacity: int, base: int = 0) -> None:
         if capacity < 1:
             raise ValueError("capacity must be positive")
         self._payloads = np.full(capacity, -1, dtype=np.int64)
         self._times = np.zeros(capacity, dtype=np.float64)
         self.capacity = capacity
+        self.base = base
+        self.count = 0  # frames recorded
 
     def record(self, payload: int, at: float) -> None:
         slot = payload % self.capacity
         self._payloads[slot] = payload
         self._times[slot] = at
+        self.count += 1
 
     def lookup(self, payload: int) -> float | None:
         slot = payload % self.capacity
@@ -83,10 +91,10 @@ class EncodedVideoTrack(MediaStreamTrack):
 
     kind = "video"
 
-    def __init__(self, clip: EncodedClip, fps: float | None = None) -> None:
+    def __init__(self, clip: EncodedClip, log: SendLog | None = None, fps: float | None = None) -> None:
         super().__init__()
         self.clip = clip
-        self.log = SendLog(len(clip))
+        self.log = log if log is not None else SendLog(len(clip))
         self._pacer = _Pacer(fps or clip.fps)
         self._index = 0
         self.frames_sent = 0
@@ -105,22 +113,30 @@ class EncodedVideoTrack(MediaStreamTrack):
         return packet
 
 
+def live_send_log(capacity: int = 4096) -> SendLog:
+    """A log for live tracks; its random base tells this sender's payloads apart from another's."""
+    return SendLog(capacity, base=random.getrandbits(31))
+
+
 class LiveVideoTrack(MediaStreamTrack):
     """Loops shared raw I420 pictures, stamping each with a running payload; aiortc encodes them."""
 
     kind = "video"
 
     def __init__(
-        self, pictures: Sequence[np.ndarray], width: int, height: int, fps: float, log_capacity: int = 4096
+        self,
+        pictures: Sequence[np.ndarray],
+        width: int,
+        height: int,
+        fps: float,
+        log: SendLog | None = None,
     ) -> None:
         super().__init__()
         self._pictures = pictures
         self._width = width
         self._height = height
         self._pacer = _Pacer(fps)
-        # A random start tells this sender's payloads apart from another's.
-        self._payload = random.getrandbits(31)
-        self.log = SendLog(log_capacity)
+        self.log = log if log is not None else live_send_log()
         self.frames_sent = 0
 
     async def recv(self) -> av.VideoFrame:
@@ -128,8 +144,7 @@ class LiveVideoTrack(MediaStreamTrack):
             raise MediaStreamError
         await self._pacer.wait()
         picture = self._pictures[self.frames_sent % len(self._pictures)].copy()
-        payload = self._payload
-        self._payload = (self._payload + 1) & 0xFFFFFFFF
+        payload = (self.log.base + self.log.count) & 0xFFFFFFFF
         stamp_i420(picture, self._width, self._height, payload)
         frame = av.VideoFrame.from_ndarray(picture, format="yuv420p")
         frame.pts = round(self.frames_sent * VIDEO_CLOCK_RATE / self._pacer.fps)
