@@ -206,10 +206,16 @@ class SyntheticPeer:
         ice_servers: list[RTCIceServer] | None = None,
         name: str | None = None,
         http: aiohttp.ClientSession | None = None,
-        video_track: MediaStreamTrack | None = None,
-        audio_track: MediaStreamTrack | None = None,
+        video_track: MediaStreamTrack | Callable[[], MediaStreamTrack] | None = None,
+        audio_track: MediaStreamTrack | Callable[[], MediaStreamTrack] | None = None,
         keep_samples: int = 600,
+        on_video_frame: Callable[[av.VideoFrame, float], None] | None = None,
+        summarise: bool = True,
     ) -> None:
+        # A track factory (instead of a track) gives every new peer connection a fresh track: closing a
+        # peer connection stops its tracks. `on_video_frame(frame, arrival)` sees every received frame
+        # (the load tester reads stamps with it); `summarise=False` skips the colour/tone summaries
+        # (and so `wait_for_video`/`wait_for_audio`), which cost CPU a load generator needs elsewhere.
         self.base_url = base_url.rstrip("/")
         self.session_id = session_id
         self.secret = secret
@@ -219,6 +225,8 @@ class SyntheticPeer:
         self._video_spec = (width, height, fps)
         self._custom_video = video_track
         self._custom_audio = audio_track
+        self._on_video_frame = on_video_frame
+        self._summarise = summarise
         self._ice_servers = ice_servers
         self._http = http
         self._own_http = http is None
@@ -295,8 +303,11 @@ class SyntheticPeer:
         pc = RTCPeerConnection(RTCConfiguration(iceServers=servers))
         self.pc = pc
         width, height, fps = self._video_spec
-        self.video_track = self._custom_video or PatternVideoTrack(self.colour, width, height, fps)
-        self.audio_track = self._custom_audio or ToneAudioTrack(self.tone_hz)
+        video, audio = self._custom_video, self._custom_audio
+        self.video_track = (video() if callable(video) else video) or PatternVideoTrack(
+            self.colour, width, height, fps
+        )
+        self.audio_track = (audio() if callable(audio) else audio) or ToneAudioTrack(self.tone_hz)
 
         @pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
@@ -502,8 +513,13 @@ class SyntheticPeer:
                 return
             if not isinstance(frame, av.VideoFrame):
                 continue
-            sample = summarise_video(frame, time.monotonic())
+            at = time.monotonic()
             self.video_frames += 1
+            if self._on_video_frame is not None:
+                self._on_video_frame(frame, at)
+            if not self._summarise:
+                continue
+            sample = summarise_video(frame, at)
             self.video.append(sample)
             if not self._video_slot.closed:
                 self._video_slot.put(sample)
@@ -516,8 +532,10 @@ class SyntheticPeer:
                 return
             if not isinstance(frame, av.AudioFrame):
                 continue
-            sample = summarise_audio(frame, time.monotonic())
             self.audio_frames += 1
+            if not self._summarise:
+                continue
+            sample = summarise_audio(frame, time.monotonic())
             self.audio.append(sample)
             if not self._audio_slot.closed:
                 self._audio_slot.put(sample)
