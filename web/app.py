@@ -16,6 +16,7 @@ from web.config import Config, MiB
 from web.keys import CONFIG_KEY, MEDIA_FILES_KEY, METRICS_REGISTRY_KEY, STORE_KEY
 from web.media_files import MediaFiles
 from web.middleware import RequestMetrics, error_middleware, security_headers
+from web.pages import add_metrics_route
 from web.routes import add_routes
 from web.store import Store
 
@@ -36,6 +37,7 @@ def create_app(config: Config) -> web.Application:
     app.cleanup_ctx.append(_store_ctx)
     add_routes(app)
     _setup_media(app)
+    add_metrics_route(app)
     return app
 
 
@@ -64,7 +66,10 @@ def announce_admin_token(config: Config, token: str) -> None:
     """Show a new admin token once. Printed, not logged: logs are often kept and shipped elsewhere."""
     if config.admin_token_file is not None:
         write_secret_file(config.admin_token_file, token)
-    admin_url = f"{config.base_url(config.local_url())}/admin"
+    # With port 0 the real port is not known yet; the server prints its URL once it listens.
+    admin_url = (
+        f"{config.base_url(config.local_url())}/admin" if config.port or config.public_host else "/admin"
+    )
     print(
         "\n".join(
             [

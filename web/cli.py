@@ -169,7 +169,10 @@ async def serve(config: Config) -> None:
     try:
         site = web.TCPSite(runner, config.host, config.port)
         await site.start()
-        print(f"speedmeet is running on {config.local_url()}  (Ctrl+C to stop)", flush=True)
+        # With --port 0 the system picks the port: show the one actually bound.
+        ports = [a[1] for a in runner.addresses if isinstance(a, tuple) and len(a) >= 2]
+        url = config.local_url(ports[0] if ports else None)
+        print(f"speedmeet is running on {url}  (Ctrl+C to stop)", flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

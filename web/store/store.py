@@ -64,6 +64,15 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _utc(value: datetime) -> datetime:
+    """Rows not yet reloaded from the database still hold the caller's zone; records are always UTC."""
+    return value.astimezone(UTC)
+
+
+def _utc_or_none(value: datetime | None) -> datetime | None:
+    return None if value is None else value.astimezone(UTC)
+
+
 def _pair(a: int, b: int) -> tuple[int, int]:
     return (a, b) if a < b else (b, a)
 
@@ -143,8 +152,8 @@ def _meeting_record(x: m.Meeting) -> MeetingRecord:
         session_id=x.session_id,
         a_ticket_id=x.a_ticket_id,
         b_ticket_id=x.b_ticket_id,
-        started_at=x.started_at,
-        ended_at=x.ended_at,
+        started_at=_utc(x.started_at),
+        ended_at=_utc_or_none(x.ended_at),
         extensions=x.extensions,
         end_reason=x.end_reason,
         a_waited_seconds=x.a_waited_seconds,
@@ -160,8 +169,8 @@ def _connection_record(c: m.Connection) -> ConnectionRecord:
         b_ticket_id=c.b_ticket_id,
         requested_by=c.requested_by,
         state=c.state,
-        requested_at=c.requested_at,
-        accepted_at=c.accepted_at,
+        requested_at=_utc(c.requested_at),
+        accepted_at=_utc_or_none(c.accepted_at),
     )
 
 
@@ -227,6 +236,11 @@ class Store:
             return
         self._closed = True
         await self._engine.dispose()
+
+    async def ping(self) -> None:
+        """Raise if the database cannot be reached."""
+        async with self._engine.connect() as conn:
+            await conn.execute(select(1))
 
     @asynccontextmanager
     async def _tx(self) -> AsyncIterator[AsyncSession]:
@@ -388,17 +402,12 @@ class Store:
     async def list_ticket_types(self, event_id: int) -> list[TicketTypeRecord]:
         async with self._tx() as s:
             await self._event_row(s, event_id)
-            counts = dict(
-                (
-                    await s.execute(
-                        select(m.Ticket.ticket_type_id, func.count())
-                        .where(m.Ticket.event_id == event_id)
-                        .group_by(m.Ticket.ticket_type_id)
-                    )
-                )
-                .tuples()
-                .all()
+            count_rows = await s.execute(
+                select(m.Ticket.ticket_type_id, func.count())
+                .where(m.Ticket.event_id == event_id)
+                .group_by(m.Ticket.ticket_type_id)
             )
+            counts = {type_id: n for type_id, n in count_rows}
             rows = await s.scalars(
                 select(m.TicketType).where(m.TicketType.event_id == event_id).order_by(m.TicketType.id)
             )
@@ -440,7 +449,7 @@ class Store:
         rows = await s.execute(
             select(m.TicketType.name, m.TicketType.id).where(m.TicketType.event_id == event_id)
         )
-        return dict(rows.tuples().all())
+        return {name: type_id for name, type_id in rows}
 
     async def _ticket_with_type(self, s: AsyncSession, *where: Any) -> TicketRecord | None:
         row = (
@@ -518,7 +527,7 @@ class Store:
                 .where(m.Ticket.event_id == event_id)
                 .order_by(m.Ticket.id)
             )
-            return [_ticket_record(t, name) for t, name in rows.tuples()]
+            return [_ticket_record(t, name) for t, name in rows]
 
     async def update_ticket(
         self, ticket_id: int, data: TicketInput, new_secret: bool = False
@@ -596,8 +605,8 @@ class Store:
                     id=r.id,
                     event_id=r.event_id,
                     title=r.title,
-                    starts_at=r.starts_at,
-                    ends_at=r.ends_at,
+                    starts_at=_utc(r.starts_at),
+                    ends_at=_utc(r.ends_at),
                     meeting_seconds=r.meeting_seconds,
                     allow_rematch=r.allow_rematch,
                     rematch_cooldown_seconds=r.rematch_cooldown_seconds,
@@ -975,7 +984,7 @@ class Store:
                 .where(m.Block.event_id == event_id)
                 .order_by(m.Block.id)
             )
-            return [(by, blocked) for by, blocked in rows.tuples()]
+            return [(by, blocked) for by, blocked in rows]
 
     async def connections_for_event(self, event_id: int) -> list[ConnectionRecord]:
         async with self._tx() as s:
@@ -993,7 +1002,7 @@ class Store:
             .join(m.TicketType, m.TicketType.id == m.Ticket.ticket_type_id)
             .where(m.Ticket.id.in_(id_list))
         )
-        return {t.id: _ticket_record(t, name) for t, name in rows.tuples()}
+        return {t.id: _ticket_record(t, name) for t, name in rows}
 
     async def matches_for_ticket(self, ticket_id: int, session_id: int | None = None) -> list[MatchView]:
         """The meetings a ticket had (in one session, or all), oldest first, with the partner's details."""
@@ -1031,8 +1040,8 @@ class Store:
                         partner_headline=partner.headline,
                         partner_company=partner.company,
                         partner_ticket_type=partner.ticket_type,
-                        started_at=x.started_at,
-                        ended_at=x.ended_at,
+                        started_at=_utc(x.started_at),
+                        ended_at=_utc_or_none(x.ended_at),
                         seconds=seconds,
                         extensions=x.extensions,
                         end_reason=x.end_reason,
@@ -1065,8 +1074,8 @@ class Store:
                         other_email=other.email if c.state == "accepted" else None,
                         state=c.state,
                         requested_by_me=c.requested_by == ticket_id,
-                        requested_at=c.requested_at,
-                        accepted_at=c.accepted_at,
+                        requested_at=_utc(c.requested_at),
+                        accepted_at=_utc_or_none(c.accepted_at),
                     )
                 )
             return out
@@ -1088,7 +1097,7 @@ class Store:
                         m.Block.event_id == sess.event_id
                     )
                 )
-            ).tuples()
+            ).all()
             reports = await s.scalar(
                 select(func.count()).select_from(m.Report).where(m.Report.session_id == session_id)
             )
