@@ -9,6 +9,7 @@ from aiohttp import web
 from aiortc import RTCIceServer
 
 from sfu.keys import ROOMS_KEY, SETTINGS_KEY
+from sfu.metrics import METRICS_KEY, setup_metrics
 from sfu.registry import RoomRegistry
 from sfu.settings import RoomSettings
 from sfu.signalling import ws_handler
@@ -24,6 +25,7 @@ def setup(app: web.Application, settings: RoomSettings | None = None) -> None:
     is registered (rooms are stopped before the store closes). `app[SETTINGS_KEY]` may be replaced
     before the app starts (tests shorten timings)."""
     app[SETTINGS_KEY] = settings or RoomSettings()
+    setup_metrics(app)
     app.router.add_get(WS_PATH, ws_handler, name="sfu_ws")
     app.cleanup_ctx.append(_rooms_ctx)
     # WebSockets are closed at shutdown, before aiohttp waits for open handlers to finish.
@@ -36,7 +38,10 @@ async def _rooms_ctx(app: web.Application) -> AsyncIterator[None]:
         RTCIceServer(urls=list(s.urls), username=s.username, credential=s.credential)
         for s in config.ice_servers
     ]
-    registry = RoomRegistry(app[STORE_KEY], ice_servers=ice_servers, settings=app[SETTINGS_KEY])
+    registry = RoomRegistry(
+        app[STORE_KEY], ice_servers=ice_servers, settings=app[SETTINGS_KEY], metrics=app[METRICS_KEY]
+    )
+    app[METRICS_KEY].count_attendees_in(registry.rooms)
     app[ROOMS_KEY] = registry
     app[LIVE_ROOMS_KEY] = registry
     yield

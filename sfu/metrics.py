@@ -23,8 +23,8 @@ import resource
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
 from prometheus_client import (
@@ -36,6 +36,13 @@ from prometheus_client import (
     ProcessCollector,
     generate_latest,
 )
+
+from matcher.events import Matched, MeetingEnded
+
+if TYPE_CHECKING:
+    import av
+
+    from matcher import Matcher
 
 logger = logging.getLogger(__name__)
 
@@ -241,9 +248,56 @@ class Metrics:
         self.attendees_waiting.set(waiting)
         self.attendees_in_meetings.set(in_meetings)
 
+    def count_attendees_in(self, rooms: Callable[[], Iterable[_Room]]) -> None:
+        """Read the attendee gauges from the live rooms' matchers at every scrape."""
+
+        def count(field: str) -> Callable[[], float]:
+            def value() -> float:
+                return float(sum(getattr(room.matcher.live_summary(), field) for room in rooms()))
+
+            return value
+
+        self.attendees_connected.set_function(count("connected"))
+        self.attendees_waiting.set_function(count("waiting"))
+        self.attendees_in_meetings.set_function(count("in_meetings"))
+
+    def observe_event(self, event: object) -> None:
+        """Count a matcher event (meetings started, and ended by reason)."""
+        if isinstance(event, Matched):
+            self.meeting_started()
+        elif isinstance(event, MeetingEnded):
+            self.meeting_ended(str(event.reason.value))
+
+    def timed(self, processor: _Processor) -> _Processor:
+        """`processor` (a background effect) with each frame's time and count recorded."""
+        return _TimedProcessor(processor, self)
+
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric."""
         return generate_latest(self.registry)
+
+
+class _Room(Protocol):
+    @property
+    def matcher(self) -> Matcher: ...
+
+
+class _Processor(Protocol):
+    def process(self, frame: av.VideoFrame) -> av.VideoFrame: ...
+
+
+class _TimedProcessor:
+    """A background effect that records how long each frame took (runs in the effect's thread)."""
+
+    def __init__(self, inner: _Processor, metrics: Metrics) -> None:
+        self.inner = inner
+        self._metrics = metrics
+
+    def process(self, frame: av.VideoFrame) -> av.VideoFrame:
+        started = time.perf_counter()
+        out = self.inner.process(frame)
+        self._metrics.observe_effect(time.perf_counter() - started)
+        return out
 
 
 class LoopLagMonitor:
@@ -305,8 +359,13 @@ async def metrics_handler(request: web.Request) -> web.Response:
 
 
 def setup_metrics(app: web.Application) -> Metrics:
-    """Give `app` its metrics (under `METRICS_KEY`), the `GET /metrics` route and the lag monitor."""
-    metrics = Metrics()
+    """Give `app` its metrics (under `METRICS_KEY`), the `GET /metrics` route and the lag monitor.
+
+    The metrics go on the app's registry when the web layer made one (`METRICS_REGISTRY_KEY`: HTTP request
+    metrics are there), so one scrape returns everything."""
+    from web.keys import METRICS_REGISTRY_KEY
+
+    metrics = Metrics(app.get(METRICS_REGISTRY_KEY))
     app[METRICS_KEY] = metrics
     app.router.add_get("/metrics", metrics_handler, name="metrics")
 

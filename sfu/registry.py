@@ -12,6 +12,7 @@ from aiortc import RTCIceServer
 
 from sfu import protocol as p
 from sfu.errors import JoinRefused
+from sfu.metrics import Metrics
 from sfu.room import ProcessorFactory, SessionRoom
 from sfu.settings import RoomSettings
 from sfu.slate import Slate
@@ -33,8 +34,10 @@ class RoomRegistry:
         clock: Callable[[], float] | None = None,
         executor: Executor | None = None,
         processor_factory: ProcessorFactory | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.store = store
+        self.metrics = metrics
         self.settings = settings or RoomSettings()
         self._ice_servers = list(ice_servers or [])
         self._clock = clock or self.settings.clock
@@ -80,6 +83,7 @@ class RoomRegistry:
                         clock=self._clock,
                         executor=self._executor,
                         processor_factory=self._processor_factory,
+                        metrics=self.metrics,
                     )
                     await room.start()
                     self._rooms[session.id] = room

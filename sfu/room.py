@@ -51,6 +51,7 @@ from matcher import AttendeeStateChanged as StateChanged
 from sfu import protocol as p
 from sfu.connection import AttendeeConnection
 from sfu.errors import CommandRejected, JoinRefused, NegotiationFailed
+from sfu.metrics import Metrics
 from sfu.participant import Participant
 from sfu.settings import RoomSettings
 from sfu.slate import Slate
@@ -104,8 +105,10 @@ class SessionRoom:
         clock: Callable[[], float] = time.time,
         executor: Executor | None = None,
         processor_factory: ProcessorFactory | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.session = session
+        self.metrics = metrics
         self.store = store
         self.settings = settings or RoomSettings()
         self._ice_servers = list(ice_servers or [])
@@ -395,6 +398,8 @@ class SessionRoom:
                     processor = await self._processor_factory(participant, msg.background)
                 except (ValueError, LookupError) as exc:
                     raise CommandRejected("invalid_command", f"Background not available: {exc}") from exc
+                if processor is not None and self.metrics is not None:
+                    processor = self.metrics.timed(processor)
             participant.video.set_processor(processor)
             participant.background = msg.background
             if msg.preview is not None:
@@ -458,6 +463,8 @@ class SessionRoom:
                 self._notify(event)
             except Exception:
                 logger.exception("session %d: applying %s failed", self.session.id, event.kind)
+            if self.metrics is not None:
+                self.metrics.observe_event(event)
         for event in events:
             await self._persist(event)
 
