@@ -98,6 +98,8 @@ def _mb(n: int) -> str:
 
 async def _body_chunks(request: web.Request) -> AsyncIterator[bytes]:
     """The upload's bytes: the first file of a multipart form, or the raw body."""
+    if request.content_type == "application/x-www-form-urlencoded":
+        raise BadRequest("no file in the request: send the file as the body or as a multipart field 'file'")
     if request.content_type.startswith("multipart/"):
         reader = await request.multipart()
         while True:
