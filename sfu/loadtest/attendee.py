@@ -306,7 +306,8 @@ class SyntheticAttendee:
         if rng.random() < profile.connect:
             self._schedule(rng.uniform(0.5, max(1.0, 0.5 * remaining)), "connect_request")
         if rng.random() < profile.leave_early:
-            self._schedule(rng.uniform(1.0, max(1.5, 0.7 * remaining)), "leave")
+            bounds = profile.leave_seconds or (1.0, max(1.5, 0.7 * remaining))
+            self._schedule(rng.uniform(*bounds), "leave")
         if rng.random() < profile.drop:
             self._schedule(rng.uniform(1.0, max(1.5, 0.6 * remaining)), "drop")
         if rng.random() < profile.extend and meeting.extend.extensions_left > 0:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Any, TextIO
@@ -27,6 +28,17 @@ def _share(text: str) -> float:
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError("a share is between 0 and 1")
     return value
+
+
+def _range(text: str) -> tuple[float, float]:
+    try:
+        low, _, high = text.partition("-")
+        bounds = (float(low), float(high or low))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds like 2-4, not {text!r}") from None
+    if not 0 <= bounds[0] <= bounds[1]:
+        raise argparse.ArgumentTypeError("expected 0 <= MIN <= MAX")
+    return bounds
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -67,6 +79,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     p.add_argument("--leave-early", type=_share, default=None, help="share of meetings left early")
     p.add_argument(
+        "--leave-after",
+        type=_range,
+        default=None,
+        metavar="MIN-MAX",
+        help="seconds into a meeting to leave early",
+    )
+    p.add_argument(
         "--extend", type=_share, default=None, help="share of meetings an attendee offers to extend"
     )
     p.add_argument("--connect", type=_share, default=None, help="share of meetings with a connection request")
@@ -104,6 +123,9 @@ def run_command(args: argparse.Namespace) -> int:
     from sfu.loadtest.report import format_table, write_plot
     from sfu.loadtest.runner import LoadTest, LoadTestConfig, LoadTestError
 
+    # Hundreds of peer connections: ICE and codec chatter at INFO would bury the progress bar.
+    for noisy in ("aioice", "aiortc"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
     token = args.admin_token
     if args.admin_token_file is not None:
         try:
@@ -119,6 +141,7 @@ def run_command(args: argparse.Namespace) -> int:
             ("extend", args.extend),
             ("connect", args.connect),
             ("drop", args.drop),
+            ("leave_seconds", args.leave_after),
         )
         if value is not None
     }

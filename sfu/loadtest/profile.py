@@ -18,6 +18,7 @@ class ProfileError(ValueError):
 class Profile:
     think_seconds: tuple[float, float] = (0.3, 1.5)  # pause before pressing Ready (again)
     leave_early: float = 0.1  # share of meetings the attendee leaves before the end
+    leave_seconds: tuple[float, float] | None = None  # when it leaves early; None: somewhere in the meeting
     extend: float = 0.3  # share of meetings the attendee offers to extend (once the window opens)
     accept_extend: float = 0.7  # share of partners' offers it accepts
     connect: float = 0.4  # share of meetings it sends a connection request
@@ -30,7 +31,9 @@ class Profile:
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ProfileError(f"{name} must be a share between 0 and 1, got {value}")
-        for name in ("think_seconds", "drop_seconds"):
+        for name in ("think_seconds", "drop_seconds", "leave_seconds"):
+            if getattr(self, name) is None:
+                continue
             low, high = getattr(self, name)
             if not 0.0 <= low <= high:
                 raise ProfileError(f"{name} must be a range 0 <= low <= high, got {(low, high)}")

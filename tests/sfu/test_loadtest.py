@@ -1,0 +1,94 @@
+"""`speedmeet loadtest` end to end: a real server subprocess, real aiortc attendees, a complete report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from web.cli import build_parser, main
+
+SUMMARY_KEYS = {
+    "peers",
+    "peers_with_effects",
+    "meetings",
+    "extensions",
+    "connections",
+    "early_leaves",
+    "drops",
+    "ready_to_first_frame_ms",
+    "receiver_fps",
+    "latency",
+    "frames_received",
+    "frames_lost",
+    "frames_lost_share",
+    "stamps_unreadable_share",
+    "signalling_errors",
+    "rejected_commands",
+    "errors_by_code",
+    "attendee_seconds",
+    "server_cpu_s_per_attendee_s",
+    "server_peak_memory_mb",
+    "server_loop_lag_max_ms",
+    "generator_cpu_s_per_attendee_s",
+}
+
+
+@pytest.mark.timeout(90)
+def test_short_loadtest_holds_meetings_and_writes_a_complete_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report_path, plot_path = tmp_path / "report.json", tmp_path / "plot.png"
+    code = main(
+        [
+            "--log-level", "WARNING", "loadtest",
+            "--peers", "4", "--duration", "10", "--ramp", "1",
+            "--size", "320x240", "--fps", "15",
+            # Short meetings (the session minimum is 60 s), so attendees meet more than one partner.
+            "--leave-early", "1", "--leave-after", "2.5-3.5", "--drop", "0", "--extend", "0",
+            "--json", str(report_path), "--plot", str(plot_path), "--quiet",
+        ]
+    )  # fmt: skip
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "glass-to-glass latency" in printed and "meetings held" in printed
+
+    report = json.loads(report_path.read_text())
+    assert plot_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    summary = report["summary"]
+    assert SUMMARY_KEYS <= summary.keys()
+    assert summary["peers"] == 4
+    # Two pairs at once, then new pairs after the early leaves.
+    assert summary["meetings"] >= 3
+    assert summary["early_leaves"] >= 2
+    assert summary["ready_to_first_frame_ms"]["count"] >= 4
+    assert 0 < summary["ready_to_first_frame_ms"]["p50"] < 3000
+    # Frames arrived from the partner, stamped, with a latency a loopback server can plausibly have.
+    assert summary["frames_received"] > 50
+    assert summary["latency"]["count"] > 50
+    assert 1 < summary["latency"]["p50_ms"] < 1000
+    assert summary["receiver_fps"]["receivers"] >= 2
+    assert summary["receiver_fps"]["p50"] > 3
+    assert summary["signalling_errors"] == 0
+    # Server figures come from its /metrics.
+    assert summary["server_cpu_s_per_attendee_s"] > 0
+    assert summary["server_peak_memory_mb"] > 20
+    assert report["server"]["meetings_started"] >= summary["meetings"]
+    assert len(report["receivers"]) == 4
+    assert report["timeline"] and {"t", "connected", "fps_per_receiver"} <= report["timeline"][0].keys()
+    assert report["config"]["admin_token"] is None and report["config"]["peers"] == 4
+
+
+def test_loadtest_arguments_are_checked() -> None:
+    parser = build_parser(env={})
+    args = parser.parse_args(["loadtest", "--peers", "8", "--effects-share", "0.5", "--size", "320x240"])
+    assert (args.peers, args.effects_share, args.size) == (8, 0.5, (320, 240))
+    for bad in (["--effects-share", "1.5"], ["--size", "320"], ["--leave-after", "4-2"]):
+        with pytest.raises(SystemExit):
+            parser.parse_args(["loadtest", *bad])
+
+
+def test_a_server_url_needs_its_admin_token(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["loadtest", "--url", "http://127.0.0.1:9", "--quiet"]) == 2
+    assert "admin token" in capsys.readouterr().err
