@@ -24,6 +24,7 @@ from pydantic import BaseModel
 from sfu import protocol as p
 from sfu.audio_source import AudioSource
 from sfu.errors import NegotiationFailed
+from sfu.peer_connection import close_peer_connection
 from sfu.slate import Slate
 from sfu.switchable_track import SwitchableAudioTrack, SwitchableVideoTrack
 from sfu.video_source import VideoSource
@@ -144,6 +145,8 @@ class AttendeeConnection:
                     await video_in.attach(track)
                 elif transceiver.kind == "audio":
                     await audio_in.attach(track)
+            if not kinds & {"audio", "video"}:
+                raise NegotiationFailed("the offer has neither audio nor video")
             if "video" in kinds:
                 pc.addTrack(video_out)
                 self.video_out = video_out
@@ -152,9 +155,12 @@ class AttendeeConnection:
                 self.audio_out = audio_out
             answer = await pc.createAnswer()
             await pc.setLocalDescription(answer)
+        except NegotiationFailed:
+            await self.close_pc()
+            raise
         except Exception as exc:
             await self.close_pc()
-            raise NegotiationFailed(f"could not apply the offer: {exc}") from exc
+            raise NegotiationFailed(f"could not apply the offer: {exc or type(exc).__name__}") from exc
         return str(pc.localDescription.sdp)
 
     async def add_ice_candidate(self, candidate: p.IceCandidate | None) -> None:
@@ -168,8 +174,8 @@ class AttendeeConnection:
             text = text[len("candidate:") :]
         try:
             ice = candidate_from_sdp(text)
-        except (ValueError, IndexError) as exc:
-            raise NegotiationFailed(f"malformed ICE candidate: {exc}") from exc
+        except Exception as exc:  # aiortc's parser asserts on malformed input
+            raise NegotiationFailed(f"malformed ICE candidate: {candidate.candidate[:80]!r}") from exc
         ice.sdpMid = candidate.sdpMid
         ice.sdpMLineIndex = candidate.sdpMLineIndex
         try:
@@ -185,6 +191,6 @@ class AttendeeConnection:
         self.video_out = self.audio_out = None
         if pc is not None:
             try:
-                await pc.close()
+                await close_peer_connection(pc)
             except Exception:
                 logger.exception("%s: closing the peer connection failed", self.name)

@@ -38,6 +38,7 @@ from pydantic import BaseModel
 
 from sfu import protocol as p
 from sfu.latest_frame import LatestFrameSlot
+from sfu.peer_connection import close_peer_connection
 
 logger = logging.getLogger(__name__)
 
@@ -289,8 +290,9 @@ class SyntheticPeer:
             await self.negotiate(within=within)
         return first
 
-    async def negotiate(self, within: float = 10.0) -> None:
-        """Create a fresh peer connection (closing any previous one), send the offer, apply the answer."""
+    async def negotiate(self, within: float = 10.0, wait_connected: bool = True) -> None:
+        """Create a fresh peer connection (closing any previous one), send the offer, apply the answer,
+        and (by default) wait until ICE and DTLS are connected."""
         if self.pc is not None:
             await self._close_pc()
         servers = self._ice_servers
@@ -308,6 +310,13 @@ class SyntheticPeer:
             self.colour, width, height, fps
         )
         self.audio_track = (audio() if callable(audio) else audio) or ToneAudioTrack(self.tone_hz)
+
+        connected = asyncio.Event()
+
+        @pc.on("connectionstatechange")
+        def on_state() -> None:
+            if pc.connectionState in ("connected", "failed", "closed"):
+                connected.set()
 
         @pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
@@ -327,6 +336,13 @@ class SyntheticPeer:
             raise PeerError(answer.message, answer.code)
         assert isinstance(answer, p.ServerAnswer)
         await pc.setRemoteDescription(RTCSessionDescription(sdp=answer.sdp, type="answer"))
+        if wait_connected:
+            try:
+                await asyncio.wait_for(connected.wait(), within)
+            except TimeoutError:
+                raise PeerError(f"{self.name}: media not connected within {within} s") from None
+            if pc.connectionState != "connected":
+                raise PeerError(f"{self.name}: media connection {pc.connectionState}")
 
     async def close(self) -> None:
         """Close the socket (the server sees a drop, as when a tab closes) and the peer connection."""
@@ -369,7 +385,7 @@ class SyntheticPeer:
     async def _close_pc(self) -> None:
         pc, self.pc = self.pc, None
         if pc is not None:
-            await pc.close()
+            await close_peer_connection(pc)
         for track in (self.video_track, self.audio_track):
             if track is not None:
                 track.stop()
