@@ -32,6 +32,7 @@ def video_bytes(container: str, codec: str, frames: int = 6) -> bytes:
     buf = io.BytesIO()
     with av.open(buf, "w", format=container) as out:
         stream = out.add_stream(codec, rate=10)
+        assert isinstance(stream, av.VideoStream)
         stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
         stream.time_base = Fraction(1, 10)
         for i in range(frames):

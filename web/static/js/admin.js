@@ -63,6 +63,22 @@ async function attempt(fn, errorPrefix = "") {
   }
 }
 
+/** Submit handler wrapper: the form's buttons are disabled while its request runs (no double submits). */
+function busyForm(form, handler) {
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const buttons = [...form.querySelectorAll("button")];
+    buttons.forEach((b) => (b.disabled = true));
+    form.setAttribute("aria-busy", "true");
+    try {
+      await handler(event);
+    } finally {
+      buttons.forEach((b) => (b.disabled = false));
+      form.removeAttribute("aria-busy");
+    }
+  });
+}
+
 // ---- time zones ---------------------------------------------------------------------------------
 
 function zoneOf() {
@@ -465,7 +481,16 @@ function renderSessions() {
           h(
             "div",
             { class: "actions" },
-            h("button", { type: "button", class: "small", "aria-label": `Open ${s.title}`, onclick: () => openSession(s.id) }, status === "live" ? "Live view" : "Open"),
+            h(
+              "button",
+              {
+                type: "button",
+                class: "small",
+                "aria-label": status === "live" ? `Live view of ${s.title}` : `Open ${s.title}`,
+                onclick: () => openSession(s.id),
+              },
+              status === "live" ? "Live view" : "Open",
+            ),
             h("button", { type: "button", class: "small", "aria-label": `Edit ${s.title}`, onclick: () => editSession(s) }, "Edit"),
             h(
               "button",
@@ -613,13 +638,16 @@ function showSessionForm() {
   $("#s-title").focus();
 }
 
-async function saveSession(event) {
-  event.preventDefault();
-  const tz = zoneOf();
+function withSeconds(wall) {
+  return wall.length === 16 ? `${wall}:00` : wall;
+}
+
+async function saveSession() {
   const body = {
     title: $("#s-title").value.trim(),
-    starts_at: new Date(wallToEpochMs($("#s-starts").value, tz)).toISOString(),
-    ends_at: new Date(wallToEpochMs($("#s-ends").value, tz)).toISOString(),
+    // Wall-clock times without an offset: the server reads them in the event's time zone.
+    starts_at: withSeconds($("#s-starts").value),
+    ends_at: withSeconds($("#s-ends").value),
     meeting_seconds: Number($("#s-seconds").value),
     allow_rematch: $("#s-rematch").checked,
     rematch_cooldown_seconds: Number($("#s-cooldown").value),
@@ -745,8 +773,8 @@ async function pollLive() {
 }
 
 function renderLive(data) {
-  const live = (data && (data.live || data.summary)) || data || {};
-  const counts = live.counts || live;
+  const live = (data && data.live) || {};
+  const counts = live;
   fill(
     $("#live-stats"),
     LIVE_STATS.filter(([key]) => counts[key] !== undefined).map(([key, label]) =>
@@ -765,9 +793,10 @@ function renderLive(data) {
         })
       : h("tr", {}, h("td", { colspan: "3", class: "muted small" }, "No meetings in progress.")),
   );
-  const status = live.status || sessionStatus(state.session);
+  const status = (data && data.status) || sessionStatus(state.session);
   const notes = [];
   if (status === "upcoming") notes.push("The session has not started yet.");
+  else if (data && data.running === false && status === "live") notes.push("Nobody has joined yet.");
   if (live.session_ended || status === "ended") notes.push("The session has ended: no new matches.");
   $("#live-note").textContent = notes.join(" ");
   $("#live-updated").textContent = `Updated ${new Date().toLocaleTimeString()}`;
@@ -850,8 +879,7 @@ function wire() {
   });
   $("#btn-sign-out").addEventListener("click", () => signOut());
 
-  $("#event-form").addEventListener("submit", async (event) => {
-    event.preventDefault();
+  busyForm($("#event-form"), async () => {
     const body = { name: $("#event-name").value.trim(), timezone: $("#event-tz").value.trim(), days: parseDays($("#event-days").value) };
     const created = await attempt(() => api("POST", "/api/admin/events", body), "Event not created: ");
     if (created === undefined) return;
@@ -862,8 +890,7 @@ function wire() {
     const ev = created.event || created;
     if (ev && ev.id) await selectEvent(ev.id);
   });
-  $("#event-edit-form").addEventListener("submit", async (event) => {
-    event.preventDefault();
+  busyForm($("#event-edit-form"), async () => {
     const body = { name: $("#e-name").value.trim(), timezone: $("#e-tz").value.trim(), days: parseDays($("#e-days").value) };
     const saved = await attempt(() => api("PATCH", `/api/admin/events/${state.event.id}`, body), "Event not saved: ");
     if (saved === undefined) return;
@@ -883,7 +910,8 @@ function wire() {
   // Tabs: click, and arrow keys between tabs (WAI-ARIA tabs pattern).
   for (const name of TABS) $(`#tab-${name}`).addEventListener("click", () => selectTab(name));
   $(".tabs").addEventListener("keydown", (event) => {
-    const i = TABS.indexOf(state.tab);
+    const focused = event.target.closest("[role=tab]");
+    const i = focused ? TABS.indexOf(focused.id.replace("tab-", "")) : TABS.indexOf(state.tab);
     if (event.key === "ArrowRight") selectTab(TABS[(i + 1) % TABS.length], true);
     else if (event.key === "ArrowLeft") selectTab(TABS[(i + TABS.length - 1) % TABS.length], true);
     else if (event.key === "Home") selectTab(TABS[0], true);
@@ -892,8 +920,7 @@ function wire() {
     event.preventDefault();
   });
 
-  $("#type-form").addEventListener("submit", async (event) => {
-    event.preventDefault();
+  busyForm($("#type-form"), async () => {
     const name = $("#type-name").value.trim();
     const created = await attempt(() => api("POST", `/api/admin/events/${state.event.id}/ticket-types`, { name }), "Not added: ");
     if (created === undefined) return;
@@ -902,8 +929,7 @@ function wire() {
     await loadTypes();
   });
 
-  $("#ticket-form").addEventListener("submit", async (event) => {
-    event.preventDefault();
+  busyForm($("#ticket-form"), async () => {
     const ticket = {
       name: $("#t-name").value.trim(),
       email: $("#t-email").value.trim(),
@@ -914,8 +940,7 @@ function wire() {
     };
     if (await createTickets([ticket])) $("#ticket-form").reset();
   });
-  $("#bulk-form").addEventListener("submit", async (event) => {
-    event.preventDefault();
+  busyForm($("#bulk-form"), async () => {
     const { tickets, problems } = parseBulk($("#bulk-lines").value);
     if (problems.length) {
       flash(`Nothing added. Fix ${problems.join("; ")}.`, "error");
@@ -931,7 +956,7 @@ function wire() {
     $("#session-form").hidden = true;
     state.editing = null;
   });
-  $("#session-form").addEventListener("submit", saveSession);
+  busyForm($("#session-form"), saveSession);
   $("#s-everyone").addEventListener("change", (event) => {
     $("#matrix-wrap").hidden = event.target.checked;
   });

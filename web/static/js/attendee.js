@@ -344,11 +344,14 @@ async function sendConnect(kind, ticketId) {
 /** Connection objects from the HTTP API into the protocol's ConnectionInfo shape. */
 function normaliseConnection(c, ticketId) {
   if (!c) return null;
-  const inner = c.connection || c;
-  if (!inner.state) return null;
+  const inner = c.connection && typeof c.connection === "object" ? c.connection : c;
+  const stateName = typeof inner === "string" ? inner : inner.state;
+  if (!stateName) return null;
   let requestedBy = inner.requested_by;
+  if (typeof inner.requested_by_me === "boolean") requestedBy = inner.requested_by_me ? "me" : "partner";
   if (typeof requestedBy === "number") requestedBy = app.me && requestedBy === app.me.ticket_id ? "me" : "partner";
-  return { ticket_id: inner.ticket_id ?? inner.other_ticket_id ?? ticketId, state: inner.state, requested_by: requestedBy || "me" };
+  const other = inner.ticket_id ?? (inner.person && inner.person.ticket_id) ?? ticketId;
+  return { ticket_id: other, state: stateName, requested_by: requestedBy || "me" };
 }
 
 /** Matches from the HTTP API (used once the session is over and the socket is closed). */
@@ -367,18 +370,20 @@ async function loadMatchesOverHttp() {
         company: raw.partner_company ?? raw.company ?? null,
         ticket_type: raw.partner_ticket_type ?? raw.ticket_type ?? "",
       };
-      const conn = raw.connection && typeof raw.connection === "object"
-        ? normaliseConnection(raw.connection, partner.ticket_id)
-        : raw.connection_state
-          ? normaliseConnection({ state: raw.connection_state, requested_by: raw.connection_requested_by }, partner.ticket_id)
-          : typeof raw.connection === "string"
-            ? normaliseConnection({ state: raw.connection, requested_by: raw.connection_requested_by }, partner.ticket_id)
-            : null;
+      let conn = null;
+      if (raw.connection && typeof raw.connection === "object") conn = normaliseConnection(raw.connection, partner.ticket_id);
+      else if (typeof raw.connection === "string") {
+        conn = {
+          ticket_id: partner.ticket_id,
+          state: raw.connection,
+          requested_by: raw.connection_requested_by_me ? "me" : "partner",
+        };
+      }
       upsertMatch({
         partner,
         started_at: toSeconds(raw.started_at),
         ended_at: toSeconds(raw.ended_at),
-        seconds: raw.seconds ?? 0,
+        seconds: raw.seconds ?? (toSeconds(raw.ended_at) || serverNow()) - toSeconds(raw.started_at),
         extensions: raw.extensions ?? 0,
         end_reason: raw.end_reason ?? raw.reason ?? null,
         connection: conn,
@@ -781,12 +786,15 @@ async function loadBackgrounds() {
       headers: { "X-Ticket": app.ticket },
     });
     const list = Array.isArray(data) ? data : data.backgrounds || data.assets || data.items || [];
-    backgroundAssets = list.map((a) => ({
-      id: a.id,
-      url: a.url,
-      name: a.name || a.filename || (a.mine || a.owner === "me" ? "My image" : "Image"),
-      mine: Boolean(a.mine || a.owner === "me" || a.ticket_id),
-    }));
+    let mine = 0;
+    let theirs = 0;
+    backgroundAssets = list
+      .filter((a) => !a.kind || a.kind === "image")
+      .map((a) => {
+        const isMine = a.owner === "me";
+        const n = isMine ? (mine += 1) : (theirs += 1);
+        return { id: a.id, url: a.url, mine: isMine, name: isMine ? `My image ${n}` : `Image ${n}` };
+      });
   } catch (err) {
     backgroundAssets = [];
     $("#bg-status").textContent = `Background images could not be loaded: ${err.message}`;
@@ -828,7 +836,7 @@ function renderBackgroundOptions() {
   ];
   for (const asset of backgroundAssets) {
     options.push(
-      option(asset.mine ? "My image" : asset.name, { kind: "image", asset_id: asset.id }, current.kind === "image" && current.asset_id === asset.id, h("img", { src: asset.url, alt: "" })),
+      option(asset.name, { kind: "image", asset_id: asset.id }, current.kind === "image" && current.asset_id === asset.id, h("img", { src: asset.url, alt: "" })),
     );
   }
   fill($("#bg-options"), options);
@@ -918,7 +926,8 @@ async function loadSessionInfo() {
       // A first clock correction from the HTTP Date header (1 s resolution; the socket refines it).
       const date = Date.parse(response.headers.get("Date") || "");
       if (!Number.isNaN(date)) app.offset = date / 1000 + 0.5 - (started + Date.now()) / 2000;
-      if (body && typeof body.server_time === "number") app.offset = body.server_time - Date.now() / 1000;
+      const serverTime = body ? toSeconds(body.server_time) : null;
+      if (serverTime) app.offset = serverTime - (started + Date.now()) / 2000;
       return body;
     } catch (err) {
       if (err instanceof ApiError) throw err;

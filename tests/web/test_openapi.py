@@ -1,0 +1,79 @@
+"""The OpenAPI document: OpenAPI 3, every API route, resolvable references, the error shape."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.web.api_client import Api
+from web.routes import API_ROUTES
+
+
+def _refs(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        found = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
+        return found + [r for v in node.values() for r in _refs(v)]
+    if isinstance(node, list):
+        return [r for v in node for r in _refs(v)]
+    return []
+
+
+async def test_openapi_document(api: Api) -> None:
+    reply = await api.get("/api/openapi.json", token=None)
+    assert reply.status == 200
+    doc = reply.body
+    assert doc["openapi"].startswith("3.")
+    assert doc["info"]["title"] and doc["info"]["version"]
+    paths = doc["paths"]
+    expected = {
+        ("/api/admin/events", "get"),
+        ("/api/admin/events", "post"),
+        ("/api/admin/events/{event_id}", "patch"),
+        ("/api/admin/events/{event_id}/ticket-types", "post"),
+        ("/api/admin/ticket-types/{type_id}", "delete"),
+        ("/api/admin/events/{event_id}/tickets", "post"),
+        ("/api/admin/tickets/{ticket_id}", "patch"),
+        ("/api/admin/events/{event_id}/sessions", "post"),
+        ("/api/admin/sessions/{session_id}", "delete"),
+        ("/api/admin/sessions/{session_id}/pre-session-media", "put"),
+        ("/api/admin/events/{event_id}/assets", "post"),
+        ("/api/admin/assets/{asset_id}", "delete"),
+        ("/api/admin/sessions/{session_id}/summary", "get"),
+        ("/api/admin/sessions/{session_id}/live", "get"),
+        ("/api/sessions/{session_id}", "get"),
+        ("/api/sessions/{session_id}/matches", "get"),
+        ("/api/me/connections", "get"),
+        ("/api/me/connections/{ticket_id}", "post"),
+        ("/api/sessions/{session_id}/backgrounds", "get"),
+        ("/api/me/backgrounds", "post"),
+    }
+    documented = {(p, m) for p, ops in paths.items() for m in ops}
+    assert expected <= documented
+    assert len(documented) == len(API_ROUTES)
+    schemas = doc["components"]["schemas"]
+    for ref in _refs(doc):
+        assert ref.startswith("#/components/schemas/")
+        assert ref.rsplit("/", 1)[1] in schemas, ref
+    op_ids = [op["operationId"] for ops in paths.values() for op in ops.values()]
+    assert len(op_ids) == len(set(op_ids))
+
+    create_session = paths["/api/admin/events/{event_id}/sessions"]["post"]
+    assert create_session["security"] == [{"adminToken": []}]
+    assert {"201", "400", "401", "403", "404", "409", "422"} <= set(create_session["responses"])
+    body_ref = create_session["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    session_in = schemas[body_ref.rsplit("/", 1)[1]]
+    meeting = session_in["properties"]["meeting_seconds"]
+    assert (meeting["minimum"], meeting["maximum"]) == (60, 3600)
+    assert set(session_in["required"]) == {"title", "starts_at", "ends_at", "meeting_seconds"}
+    assert create_session["parameters"][0] == {
+        "name": "event_id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "integer"},
+    }
+    upload = paths["/api/admin/sessions/{session_id}/pre-session-media"]["put"]
+    assert {"image/png", "video/webm", "multipart/form-data"} <= set(upload["requestBody"]["content"])
+    assert {"413", "415"} <= set(upload["responses"])
+    error = schemas["ErrorOut"]
+    assert error["required"] == ["error"]
+    attendee = paths["/api/sessions/{session_id}"]["get"]
+    assert {"ticketQuery": []} in attendee["security"]
