@@ -1,0 +1,148 @@
+"""What goes behind the person, prepared once per effect and frame layout, and the compositing itself.
+
+Compositing is uint8 throughout, with OpenCV's saturating arithmetic:
+
+    out = fg * a / 255 + bg * (255 - a) / 255        (each product rounded; a = 255 is the person)
+
+Where the mask is 255 the person's pixels come out untouched and where it is 0 the background's do,
+exactly; in between the result is within one step of the exact blend. The background term only changes
+when the mask does (every segmentation), so `prepare()` computes it then and every frame in between
+costs one multiply and one add per plane:
+
+* colour: the term is the inverse mask scaled by the colour's value in each plane;
+* image: the picture fitted by "cover" (see `cover_fit`) and converted to the frame's planes once per
+  frame size, times the inverse mask;
+* blur: each plane shrunk so a small Gaussian does the work of a large one, blurred and scaled back up.
+  The blur is weighted by the background mask (normalized convolution), so the person's colours do not
+  bleed into the blurred background around them as a ghostly halo. A blurred background one frame old
+  (between segmentations) cannot be told apart from a fresh one.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from effects.background import BackgroundEffect, EffectKind, cover_fit
+from effects.frame_layout import FrameLayout, shrink
+
+_SCALE = 1.0 / 255.0
+# Blur strength 0..1 -> Gaussian sigma in pixels of a 640-wide frame.
+BLUR_SIGMA_MIN = 3.0
+BLUR_SIGMA_MAX = 24.0
+# Sigma of the blur actually run on the shrunk plane: about this, whatever the strength.
+_SMALL_SIGMA = 2.5
+# Weight kept by person pixels in the background blur, so the normalization never divides by zero.
+_PERSON_WEIGHT = 0.01
+
+
+@dataclass(frozen=True)
+class PlaneMask:
+    """The alpha mask at one plane's size and channel count (`alpha` 255 = person) and its inverse."""
+
+    alpha: np.ndarray
+    inverse: np.ndarray
+
+    @classmethod
+    def from_alpha(cls, alpha: np.ndarray) -> PlaneMask:
+        return cls(alpha, cv2.subtract(np.full_like(alpha, 255), alpha))
+
+
+def blur_sigma(strength: float, width: int) -> float:
+    """Gaussian sigma (pixels of a `width`-wide picture) for a blur strength in 0..1."""
+    return (BLUR_SIGMA_MIN + (BLUR_SIGMA_MAX - BLUR_SIGMA_MIN) * strength) * width / 640.0
+
+
+class Backdrop:
+    """The background for one effect (blur, colour or image) and one frame layout."""
+
+    def __init__(self, effect: BackgroundEffect, layout: FrameLayout) -> None:
+        if not effect.active:
+            raise ValueError("no backdrop for the 'none' effect")
+        self.effect = effect
+        self.layout = layout
+        self._colors: list[int] = []
+        self._pictures: list[np.ndarray] = []
+        self._blur: list[tuple[tuple[int, int], float]] = []  # per plane: shrunk size, sigma there
+        self._terms: list[np.ndarray] | None = None  # bg * (255 - a) / 255 per plane, from prepare()
+        if effect.kind is EffectKind.COLOR:
+            for (width, height), values in zip(
+                layout.plane_sizes, layout.color_values(effect.color), strict=True
+            ):
+                if len(values) == 1:
+                    self._colors.append(values[0])
+                else:  # a multi-channel plane: a solid picture, blended like an image
+                    self._pictures.append(np.full((height, width, len(values)), values, dtype=np.uint8))
+        elif effect.kind is EffectKind.IMAGE:
+            assert effect.image is not None
+            self._pictures = layout.from_rgb(cover_fit(effect.image, layout.width, layout.height))
+        else:
+            for width, height in layout.plane_sizes:
+                # Chroma planes are half size: half the sigma gives the same blur on the picture.
+                sigma = blur_sigma(effect.blur_strength, layout.width) * width / layout.width
+                factor = max(1.0, sigma / _SMALL_SIGMA)
+                small = (max(2, round(width / factor)), max(2, round(height / factor)))
+                self._blur.append((small, sigma * small[0] / width))
+
+    @property
+    def prepared(self) -> bool:
+        return self._terms is not None
+
+    def prepare(self, planes: list[np.ndarray], masks: list[PlaneMask], person: np.ndarray) -> None:
+        """Compute the background term of the blend for a new mask. `planes` is the current frame (the
+        blur's source); `person` the mask at the model's resolution (uint8), which keeps the person out
+        of the blurred background."""
+        kind = self.effect.kind
+        terms = []
+        if kind is EffectKind.COLOR and self._colors:
+            for mask, color in zip(masks, self._colors, strict=True):
+                terms.append(cv2.convertScaleAbs(mask.inverse, alpha=color * _SCALE))
+        elif kind is not EffectKind.BLUR:
+            for mask, picture in zip(masks, self._pictures, strict=True):
+                terms.append(cv2.multiply(picture, mask.inverse, scale=_SCALE))
+        else:
+            weights: dict[tuple[int, int, int, float], tuple[np.ndarray, np.ndarray]] = {}
+            for plane, mask, (small, sigma) in zip(planes, masks, self._blur, strict=True):
+                blurred = self._blurred(plane, person, small, sigma, weights)
+                terms.append(cv2.multiply(blurred, mask.inverse, scale=_SCALE))
+        self._terms = terms
+
+    def compose(self, planes: list[np.ndarray], masks: list[PlaneMask], out: list[np.ndarray]) -> None:
+        """Write the composited planes into `out` (after `prepare()` for the current masks)."""
+        if self._terms is None:
+            raise RuntimeError("Backdrop.compose() before prepare()")
+        for plane, mask, term, dst in zip(planes, masks, self._terms, out, strict=True):
+            cv2.multiply(plane, mask.alpha, dst=dst, scale=_SCALE)
+            cv2.add(dst, term, dst=dst)
+
+    @staticmethod
+    def _blurred(
+        plane: np.ndarray,
+        person: np.ndarray,
+        small: tuple[int, int],
+        sigma: float,
+        weights: dict[tuple[int, int, int, float], tuple[np.ndarray, np.ndarray]],
+    ) -> np.ndarray:
+        ksize = 2 * math.ceil(3.0 * sigma) + 1
+        channels = 1 if plane.ndim == 2 else plane.shape[2]
+        key = (*small, channels, round(sigma, 3))  # the planes of a frame usually share one shrunk size
+        if key not in weights:
+            # Background weight: 1 on the background, _PERSON_WEIGHT on the person; and its blur, the
+            # normalization.
+            weight: np.ndarray = cv2.resize(person, small, interpolation=cv2.INTER_LINEAR).astype(np.float32)
+            weight *= (_PERSON_WEIGHT - 1.0) / 255.0
+            weight += 1.0
+            if channels > 1:
+                weight = cv2.merge([weight] * channels)
+            weights[key] = (weight, cv2.GaussianBlur(weight, (ksize, ksize), sigma))
+        weight, norm = weights[key]
+        shrunk = shrink(plane, *small).astype(np.float32)
+        cv2.multiply(shrunk, weight, dst=shrunk)
+        blurred = cv2.GaussianBlur(shrunk, (ksize, ksize), sigma)
+        cv2.divide(blurred, norm, dst=blurred)
+        return cv2.resize(
+            cv2.convertScaleAbs(blurred), (plane.shape[1], plane.shape[0]), interpolation=cv2.INTER_LINEAR
+        )
