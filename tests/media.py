@@ -26,12 +26,36 @@ def _scaled_astronaut() -> np.ndarray:
     return np.asarray(image)
 
 
-def astronaut_frame(index: int, frames: int) -> np.ndarray:
+# Variants tell several fake cameras apart while keeping a real person in view (the segmenter must still
+# find her): "mirror" flips left and right, "swap" exchanges the red and blue channels (a blue suit).
+VARIANTS = ("plain", "mirror", "swap")
+
+
+def astronaut_frame(index: int, frames: int, variant: str = "plain") -> np.ndarray:
     """Frame `index` of a `frames`-long loop (RGB uint8, 640x480): a sideways sway and a small nod."""
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown variant {variant!r}; expected one of {VARIANTS}")
     phase = 2 * math.pi * index / frames
     x0 = 20 + round(18 * math.sin(phase))
     y0 = 40 + round(8 * math.sin(2 * phase))
-    return np.ascontiguousarray(_scaled_astronaut()[y0 : y0 + HEIGHT, x0 : x0 + WIDTH])
+    frame = _scaled_astronaut()[y0 : y0 + HEIGHT, x0 : x0 + WIDTH]
+    if variant == "mirror":
+        frame = frame[:, ::-1]
+    elif variant == "swap":
+        frame = frame[:, :, ::-1]
+    return np.ascontiguousarray(frame)
+
+
+def closest_variant(frame: np.ndarray) -> str:
+    """Which variant a received frame shows: the nearest middle-of-the-loop reference at low resolution."""
+    small = _thumb(frame)
+    errors = {v: float(np.mean((small - _thumb(astronaut_frame(0, 2, v))) ** 2)) for v in VARIANTS}
+    return min(errors, key=errors.__getitem__)
+
+
+def _thumb(rgb: np.ndarray) -> np.ndarray:
+    image = Image.fromarray(np.ascontiguousarray(rgb)).resize((64, 48), Image.Resampling.BILINEAR)
+    return np.asarray(image, dtype=np.float32)
 
 
 def rgb_to_yuv420(rgb: np.ndarray) -> bytes:
@@ -50,14 +74,14 @@ def rgb_to_yuv420(rgb: np.ndarray) -> bytes:
     return b"".join(np.clip(np.rint(p), 0, 255).astype(np.uint8).tobytes() for p in planes)
 
 
-def write_astronaut_y4m(path: Path, seconds: float = 2.0, fps: int = 30) -> Path:
+def write_astronaut_y4m(path: Path, seconds: float = 2.0, fps: int = 30, variant: str = "plain") -> Path:
     """Write a y4m clip of the astronaut moving gently (yuv420p, 640x480); returns `path`."""
     frames = max(2, round(seconds * fps))
     with path.open("wb") as out:
         out.write(f"YUV4MPEG2 W{WIDTH} H{HEIGHT} F{fps}:1 Ip A1:1 C420jpeg\n".encode("ascii"))
         for i in range(frames):
             out.write(b"FRAME\n")
-            out.write(rgb_to_yuv420(astronaut_frame(i, frames)))
+            out.write(rgb_to_yuv420(astronaut_frame(i, frames, variant)))
     return path
 
 

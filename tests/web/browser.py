@@ -13,15 +13,25 @@ import base64
 import io
 import re
 import shutil
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from aiohttp import web
 from PIL import Image
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, Playwright, async_playwright
+
+from sfu.keys import SETTINGS_KEY
+from sfu.settings import RoomSettings
+from web.app import create_app
+from web.config import Config
+from web.keys import STORE_KEY
+from web.store import Store
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,13 +63,25 @@ def chromium_args(clip: Path) -> list[str]:
 
 
 @asynccontextmanager
-async def chromium(clip: Path) -> AsyncIterator[Browser]:
-    """A headless Chromium whose fake camera plays `clip`; closed (and the driver stopped) on exit."""
-    executable = require_chromium()
+async def playwright_driver() -> AsyncIterator[Playwright]:
+    """Playwright's driver process; stopped (with every browser it launched) on exit."""
+    require_chromium()
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=str(executable), headless=True, args=chromium_args(clip)
-        )
+        yield playwright
+
+
+async def launch_chromium(playwright: Playwright, clip: Path) -> Browser:
+    """A headless Chromium whose fake camera plays `clip` (one per distinct camera: the flag is global)."""
+    return await playwright.chromium.launch(
+        executable_path=str(require_chromium()), headless=True, args=chromium_args(clip)
+    )
+
+
+@asynccontextmanager
+async def chromium(clip: Path) -> AsyncIterator[Browser]:
+    """One Chromium with its own driver; closed on exit."""
+    async with playwright_driver() as playwright:
+        browser = await launch_chromium(playwright, clip)
         try:
             yield browser
         finally:
@@ -84,6 +106,51 @@ async def new_page(
         )
         page.on("pageerror", lambda exc: console.append(f"{name} pageerror: {exc}"))
     return context, page
+
+
+class ShiftableClock:
+    """Wall clock for the rooms that a test can move forward (to end a session without waiting)."""
+
+    def __init__(self) -> None:
+        self.shift = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.shift
+
+
+@dataclass
+class LiveServer:
+    app: web.Application
+    base_url: str
+    admin_token: str
+
+    @property
+    def store(self) -> Store:
+        return self.app[STORE_KEY]
+
+    def join_url(self, session_id: int, secret: str) -> str:
+        return f"{self.base_url}/s/{session_id}?t={secret}"
+
+
+@asynccontextmanager
+async def live_server(data_dir: Path, settings: RoomSettings | None = None) -> AsyncIterator[LiveServer]:
+    """The real application on 127.0.0.1 (a free port) with a fresh data dir; its admin token is read from
+    the token file the server writes on first start."""
+    token_file = data_dir / "admin-token"
+    config = Config(host="127.0.0.1", port=0, data_dir=data_dir, admin_token_file=token_file)
+    app = create_app(config)
+    if settings is not None:
+        app[SETTINGS_KEY] = settings
+    runner = web.AppRunner(app)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = runner.addresses[0][1]
+        token = token_file.read_text().strip()
+        yield LiveServer(app=app, base_url=f"http://127.0.0.1:{port}", admin_token=token)
+    finally:
+        await runner.cleanup()
 
 
 class Shots:
@@ -149,3 +216,29 @@ async def capture_frame(page: Page, selector: str) -> np.ndarray:
     assert data_url, f"{selector} has no frame to capture"
     raw = base64.b64decode(data_url.split(",", 1)[1])
     return np.asarray(Image.open(io.BytesIO(raw)).convert("RGB"))
+
+
+UNNAMED_CONTROLS_JS = r"""() => {
+  const visible = (el) => el.getClientRects().length > 0 && getComputedStyle(el).visibility !== "hidden";
+  const text = (el) => (el ? el.textContent.trim() : "");
+  const named = (el) => {
+    if ((el.getAttribute("aria-label") || "").trim()) return true;
+    const by = el.getAttribute("aria-labelledby");
+    if (by && by.split(/\s+/).some((id) => text(document.getElementById(id)))) return true;
+    if (el.labels && Array.from(el.labels).some((label) => text(label))) return true;
+    if (["BUTTON", "A"].includes(el.tagName) || el.getAttribute("role")) return text(el).length > 0;
+    return Boolean(el.title);
+  };
+  const selector = "button, a[href], input:not([type=hidden]), select, textarea, " +
+    "[role=button], [role=tab], [role=menuitem]";
+  return Array.from(document.querySelectorAll(selector))
+    .filter(visible)
+    .filter((el) => !named(el))
+    .map((el) => el.outerHTML.slice(0, 160));
+}"""
+
+
+async def unnamed_controls(page: Page) -> list[str]:
+    """Visible controls without an accessible name (should be none)."""
+    found: list[str] = await page.evaluate(UNNAMED_CONTROLS_JS)
+    return found

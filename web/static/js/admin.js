@@ -332,7 +332,7 @@ function renderTickets() {
     select,
     state.sessions.map((s) => h("option", { value: String(s.id), selected: String(s.id) === previous }, s.title)),
   );
-  select.disabled = !state.sessions.length;
+  $("#link-session-field").hidden = !state.sessions.length;
   const sessionId = select.value;
   fill(
     $("#ticket-rows"),
