@@ -95,9 +95,12 @@ def build_report(
     timeline: Sequence[TimelineSample],
     steady_from: float,
     server: dict[str, Any],
+    started: float | None = None,
+    ended: float | None = None,
 ) -> dict[str, Any]:
     """The whole report. `steady_from`: seconds into the run after which every attendee had joined
-    (CPU rates are taken from there on, leaving out the connection ramp)."""
+    (CPU rates and the `steady` figures are taken from there on, leaving out the connection ramp);
+    `started`/`ended`: the run's monotonic start and end."""
     meetings = {m.meeting_id for a in attendees for m in a.probe.meetings}
     records = [m for a in attendees for m in a.probe.meetings]
     ready_to_first = [r for m in records if (r := m.ready_to_first_frame) is not None]
@@ -115,6 +118,26 @@ def build_report(
     raced = sum(n for code, n in errors.items() if code in RACE_ERROR_CODES)
     steady = [s for s in timeline if s.t >= steady_from]
     lag = [s.server_loop_lag_ms for s in timeline if s.server_loop_lag_ms is not None]
+    steady_stats: dict[str, Any] = {"from_s": steady_from}
+    if started is not None and ended is not None and ended - (started + steady_from) >= 1.0:
+        window_start = started + steady_from
+        window = ended - window_start
+        per_receiver = [
+            sum(1 for at in a.probe.arrivals if at >= window_start) / window
+            for a in attendees
+            if a.probe.arrivals and a.probe.arrivals[-1] >= window_start
+        ]
+        steady_latency = [s.seconds for a in attendees for s in a.probe.latencies if s.at >= window_start]
+        steady_stats.update(
+            {
+                "seconds": round(window, 1),
+                "receivers": len(per_receiver),
+                "receiver_fps_min": _round(min(per_receiver) if per_receiver else None, 1),
+                "receiver_fps_p50": _round(percentile(per_receiver, 50), 1),
+                "latency_p50_ms": _ms(percentile(steady_latency, 50)),
+                "latency_p95_ms": _ms(percentile(steady_latency, 95)),
+            }
+        )
     summary = {
         "peers": len(attendees),
         "peers_with_effects": sum(1 for a in attendees if a.effects),
@@ -153,6 +176,7 @@ def build_report(
         "server_loop_lag_max_ms": _round(max(lag) if lag else None, 1),
         "server_meetings_started": server.get("meetings_started"),
         "generator_cpu_s_per_attendee_s": _round(steady_rate(steady, "generator_cpu_seconds"), 4),
+        "steady": steady_stats,
     }
     receivers = [
         {
@@ -186,7 +210,7 @@ def _fmt(value: Any, unit: str = "") -> str:
 
 def format_table(report: dict[str, Any]) -> str:
     s = report["summary"]
-    rf, fps, lat = s["ready_to_first_frame_ms"], s["receiver_fps"], s["latency"]
+    rf, fps, lat, steady = s["ready_to_first_frame_ms"], s["receiver_fps"], s["latency"], s["steady"]
     rows = [
         ("peers (with background effect)", f"{s['peers']} ({s['peers_with_effects']})"),
         ("meetings held", _fmt(s["meetings"])),
@@ -207,6 +231,14 @@ def format_table(report: dict[str, Any]) -> str:
         (
             "  partner without effect p50 / p95",
             f"{_fmt(lat['effects_off']['p50_ms'], ' ms')} / {_fmt(lat['effects_off']['p95_ms'], ' ms')}",
+        ),
+        (
+            f"steady state (from {steady['from_s']:.0f} s): fps min / p50",
+            f"{_fmt(steady.get('receiver_fps_min'))} / {_fmt(steady.get('receiver_fps_p50'))}",
+        ),
+        (
+            "  latency p50 / p95",
+            f"{_fmt(steady.get('latency_p50_ms'), ' ms')} / {_fmt(steady.get('latency_p95_ms'), ' ms')}",
         ),
         ("frames lost", f"{s['frames_lost']} of {s['frames_received'] + s['frames_lost']}"),
         ("stamps unreadable", _fmt(s["stamps_unreadable_share"])),

@@ -38,6 +38,7 @@ logger = logging.getLogger(__name__)
 SERVER_START_SECONDS = 60.0
 SERVER_STOP_SECONDS = 15.0
 SAMPLE_SECONDS = 1.0
+STEADY_AFTER_RAMP_SECONDS = 2.0  # the last attendees' first frames and keyframes settle meanwhile
 
 
 class LoadTestError(Exception):
@@ -255,6 +256,7 @@ class ServerSample:
     peak_rss_bytes: float | None
     loop_lag_max: float | None
     meetings_started: float | None
+    values: dict[str, float] = field(default_factory=dict)  # every unlabelled sample
 
 
 async def scrape(http: aiohttp.ClientSession, base_url: str) -> ServerSample:
@@ -279,6 +281,7 @@ async def scrape(http: aiohttp.ClientSession, base_url: str) -> ServerSample:
         values.get("speedmeet_process_peak_resident_memory_bytes"),
         values.get("speedmeet_event_loop_lag_max_seconds"),
         values.get("speedmeet_meetings_started_total"),
+        values,
     )
 
 
@@ -374,6 +377,7 @@ class LoadTest:
             sampler.cancel()
             await asyncio.gather(sampler, return_exceptions=True)
             await asyncio.gather(*(a.close() for a in self.attendees), return_exceptions=True)
+        ended = time.monotonic()
         last = await scrape(http, url)
         peak = max((s for s in (first.peak_rss_bytes, last.peak_rss_bytes) if s is not None), default=None)
         rss_seen = [s.server_rss_mb for s in self.timeline if s.server_rss_mb is not None]
@@ -382,13 +386,16 @@ class LoadTest:
             "peak_memory_mb": round(peak / 2**20, 1) if peak else (max(rss_seen) if rss_seen else None),
             "cpu_seconds": _delta(first.cpu_seconds, last.cpu_seconds),
             "meetings_started": _delta(first.meetings_started, last.meetings_started),
+            **_codec_figures(first.values, last.values),
         }
         return build_report(
             config=config.to_json(),
             attendees=self.attendees,
             timeline=self.timeline,
-            steady_from=config.ramp + 1.0,
+            steady_from=config.ramp + STEADY_AFTER_RAMP_SECONDS,
             server=server_info,
+            started=started,
+            ended=min(ended, deadline),
         )
 
     async def _sample(
@@ -443,6 +450,21 @@ class LoadTest:
             raise
         except Exception:
             logger.exception("load test sampler crashed")
+
+
+def _codec_figures(before: dict[str, float], after: dict[str, float]) -> dict[str, float | None]:
+    """Frames the server decoded, processed and encoded during the run, and the mean time of each."""
+    out: dict[str, float | None] = {}
+    for name, metric in (("decode", "video_decode"), ("effect", "effect"), ("encode", "video_encode")):
+        count = _delta(
+            before.get(f"speedmeet_{metric}_seconds_count"), after.get(f"speedmeet_{metric}_seconds_count")
+        )
+        total = _delta(
+            before.get(f"speedmeet_{metric}_seconds_sum"), after.get(f"speedmeet_{metric}_seconds_sum")
+        )
+        out[f"{name}_frames"] = count
+        out[f"{name}_ms_mean"] = round(1000 * total / count, 2) if count and total is not None else None
+    return out
 
 
 def _delta(before: float | None, after: float | None) -> float | None:
