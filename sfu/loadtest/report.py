@@ -20,7 +20,8 @@ from sfu.loadtest.attendee import SyntheticAttendee
 # Server error codes a well-behaved client still gets when two attendees race (both offer to extend,
 # one leaves as the other accepts): reported apart from real signalling errors.
 RACE_ERROR_CODES = frozenset({"invalid_command", "not_in_meeting"})
-MIN_WATCHED_SECONDS = 2.0  # a receiver needs this much partner video for a frame-rate figure
+MIN_WATCHED_SECONDS = 2.0
+GENERATOR_LAG_WARNING_MS = 30.0  # a receiver needs this much partner video for a frame-rate figure
 
 
 @dataclass
@@ -38,6 +39,7 @@ class TimelineSample:
     server_rss_mb: float | None
     server_loop_lag_ms: float | None  # worst event-loop lag the server saw in its last second
     generator_cpu_cores: float
+    generator_loop_lag_ms: float | None  # worst lag of the load generator's event loop, this interval
     attendee_seconds: float  # connected attendees x interval
     server_cpu_seconds: float | None  # server CPU used in this interval
     generator_cpu_seconds: float
@@ -95,6 +97,7 @@ def build_report(
     timeline: Sequence[TimelineSample],
     steady_from: float,
     server: dict[str, Any],
+    generator: dict[str, Any] | None = None,
     started: float | None = None,
     ended: float | None = None,
 ) -> dict[str, Any]:
@@ -176,6 +179,7 @@ def build_report(
         "server_loop_lag_max_ms": _round(max(lag) if lag else None, 1),
         "server_meetings_started": server.get("meetings_started"),
         "generator_cpu_s_per_attendee_s": _round(steady_rate(steady, "generator_cpu_seconds"), 4),
+        "generator_loop_lag_p95_ms": (generator or {}).get("loop_lag_p95_ms"),
         "steady": steady_stats,
     }
     receivers = [
@@ -250,7 +254,10 @@ def format_table(report: dict[str, Any]) -> str:
         ("server peak memory", _fmt(s["server_peak_memory_mb"], " MB")),
         ("server event-loop lag max", _fmt(s["server_loop_lag_max_ms"], " ms")),
         ("load generator CPU s per attendee-second", _fmt(s["generator_cpu_s_per_attendee_s"])),
+        ("load generator event-loop lag p95", _fmt(s["generator_loop_lag_p95_ms"], " ms")),
     ]
+    if (s["generator_loop_lag_p95_ms"] or 0) > GENERATOR_LAG_WARNING_MS:
+        rows.append(("WARNING", "the load generator lagged: latency figures include its own delay"))
     width = max(len(name) for name, _ in rows)
     lines = [f"{name:<{width}}  {value}" for name, value in rows]
     if s["errors_by_code"]:

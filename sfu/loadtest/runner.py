@@ -288,6 +288,40 @@ async def scrape(http: aiohttp.ClientSession, base_url: str) -> ServerSample:
 # --- the run --------------------------------------------------------------------------------------
 
 
+class LagProbe:
+    """How late the load generator's own event loop runs a short timer: when it is late, frames wait
+    in the attendees' receive queues and the measured latency includes the generator's delay."""
+
+    def __init__(self, interval: float = 0.05) -> None:
+        self._interval = interval
+        self._task: asyncio.Task[None] | None = None
+        self.window_max = 0.0  # worst lag since the last `take()`
+        self.samples: list[float] = []
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="loadtest-lag-probe")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    def take(self) -> float:
+        worst, self.window_max = self.window_max, 0.0
+        return worst
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            due = loop.time() + self._interval
+            await asyncio.sleep(self._interval)
+            lag = max(0.0, loop.time() - due)
+            self.samples.append(lag)
+            self.window_max = max(self.window_max, lag)
+
+
 ProgressCallback = Callable[[TimelineSample, float], None]
 
 
@@ -358,11 +392,13 @@ class LoadTest:
             self.attendees.append(attendee)
 
         first = await scrape(http, url)
+        lag = LagProbe()
+        lag.start()
         started = time.monotonic()
         deadline = started + config.duration
         tasks: list[asyncio.Task[None]] = []
         sampler = asyncio.create_task(
-            self._sample(http, url, started, deadline, first), name="loadtest-sampler"
+            self._sample(http, url, started, deadline, first, lag), name="loadtest-sampler"
         )
         try:
             for i, attendee in enumerate(self.attendees):
@@ -376,6 +412,7 @@ class LoadTest:
             await asyncio.gather(*tasks, return_exceptions=True)
             sampler.cancel()
             await asyncio.gather(sampler, return_exceptions=True)
+            await lag.stop()
             await asyncio.gather(*(a.close() for a in self.attendees), return_exceptions=True)
         ended = time.monotonic()
         last = await scrape(http, url)
@@ -388,18 +425,29 @@ class LoadTest:
             "meetings_started": _delta(first.meetings_started, last.meetings_started),
             **_codec_figures(first.values, last.values),
         }
+        generator_lag = {
+            "loop_lag_p95_ms": _ms(percentile(lag.samples, 95)),
+            "loop_lag_max_ms": _ms(max(lag.samples) if lag.samples else None),
+        }
         return build_report(
             config=config.to_json(),
             attendees=self.attendees,
             timeline=self.timeline,
             steady_from=config.ramp + STEADY_AFTER_RAMP_SECONDS,
             server=server_info,
+            generator=generator_lag,
             started=started,
             ended=min(ended, deadline),
         )
 
     async def _sample(
-        self, http: aiohttp.ClientSession, url: str, started: float, deadline: float, first: ServerSample
+        self,
+        http: aiohttp.ClientSession,
+        url: str,
+        started: float,
+        deadline: float,
+        first: ServerSample,
+        lag: LagProbe,
     ) -> None:
         previous = first
         cpu_before = time.process_time()
@@ -438,6 +486,7 @@ class LoadTest:
                     server_rss_mb=round(sample.rss_bytes / 2**20, 1) if sample.rss_bytes else None,
                     server_loop_lag_ms=_ms(sample.loop_lag_max),
                     generator_cpu_cores=round((cpu_now - cpu_before) / interval, 3),
+                    generator_loop_lag_ms=_ms(lag.take()),
                     attendee_seconds=connected * interval,
                     server_cpu_seconds=server_cpu,
                     generator_cpu_seconds=cpu_now - cpu_before,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import fractions
+import random
 import time
 
 import av
@@ -14,6 +15,7 @@ from aiortc import RTCConfiguration, RTCPeerConnection
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from prometheus_client.parser import text_string_to_metric_families
 
+from matcher import Matcher, SessionRules
 from sfu.metrics import METRICS_KEY, LoopLagMonitor, Metrics, install_codec_timing, setup_metrics
 
 
@@ -149,3 +151,54 @@ async def test_codec_timing_counts_real_aiortc_encodes_and_decodes() -> None:
     )
     assert after["speedmeet_video_encode_seconds_count"] > before["speedmeet_video_encode_seconds_count"]
     assert after["speedmeet_video_decode_seconds_sum"] > before["speedmeet_video_decode_seconds_sum"]
+
+
+class _Room:
+    def __init__(self, matcher: Matcher) -> None:
+        self.matcher = matcher
+
+
+def test_meeting_counters_and_attendee_gauges_follow_a_real_matcher() -> None:
+    now = [1000.0]
+    matcher = Matcher(SessionRules(meeting_seconds=60), clock=lambda: now[0], rng=random.Random(1))
+    metrics = Metrics(codec_timing=False)
+    rooms = [_Room(matcher)]
+    metrics.count_attendees_in(lambda: rooms)
+    for name in ("a", "b", "c"):
+        matcher.join(name, "Attendee")
+    events = [*matcher.ready("a"), *matcher.ready("b"), *matcher.ready("c"), *matcher.tick()]
+    for event in events:
+        metrics.observe_event(event)
+    samples = _samples(metrics.render().decode())
+    assert samples["speedmeet_meetings_started_total"] == 1
+    assert samples["speedmeet_attendees_connected"] == 3
+    assert samples["speedmeet_attendees_in_meetings"] == 2
+    assert samples["speedmeet_attendees_waiting"] == 1
+    in_meeting = "a" if matcher.view("a").meeting is not None else "c"
+    for event in matcher.leave(in_meeting):
+        metrics.observe_event(event)
+    now[0] += 61
+    samples = _samples(metrics.render().decode())
+    assert samples["speedmeet_meetings_ended_total{reason=left}"] == 1
+    rooms.clear()  # rooms that are gone count nobody
+    assert _samples(metrics.render().decode())["speedmeet_attendees_connected"] == 0
+
+
+class _Halve:
+    def process(self, frame: av.VideoFrame) -> av.VideoFrame:
+        time.sleep(0.005)
+        return frame.reformat(width=frame.width // 2, height=frame.height // 2)
+
+
+def test_timed_effect_records_each_frame() -> None:
+    metrics = Metrics(codec_timing=False)
+    processor = metrics.timed(_Halve())
+    frame = av.VideoFrame.from_ndarray(np.zeros((240 * 3 // 2, 320), np.uint8), format="yuv420p")
+    for _ in range(3):
+        out = processor.process(frame)
+    assert (out.width, out.height) == (160, 120)
+    samples = _samples(metrics.render().decode())
+    assert samples["speedmeet_video_frames_processed_total"] == 3
+    assert samples["speedmeet_effect_seconds_count"] == 3
+    assert samples["speedmeet_effect_seconds_sum"] >= 0.015
+    assert "speedmeet_video_frames_decoded_total" not in samples  # no codec timing asked for
