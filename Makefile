@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
-HOST ?= 127.0.0.1
-PORT ?= 8080
+# Server flags for `make run`, e.g. make run ARGS="--port 9000 --data-dir /srv/speedmeet";
+# SPEEDMEET_* environment variables work too (see README).
+ARGS ?=
 
 .PHONY: run test lint typecheck pytest bench install install-test browser clean
 
@@ -23,7 +24,7 @@ install: $(VENV)/.stamp-install
 install-test: $(VENV)/.stamp-test
 
 run: install
-	$(VENV)/bin/speedmeet serve --host $(HOST) --port $(PORT)
+	$(VENV)/bin/speedmeet serve $(ARGS)
 
 # Debian's chromium drives the end-to-end browser tests (Playwright never downloads a browser here).
 browser:

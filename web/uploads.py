@@ -98,8 +98,7 @@ def _mb(n: int) -> str:
 
 async def _body_chunks(request: web.Request) -> AsyncIterator[bytes]:
     """The upload's bytes: the first file of a multipart form, or the raw body."""
-    if request.content_type == "application/x-www-form-urlencoded":
-        raise BadRequest("no file in the request: send the file as the body or as a multipart field 'file'")
+    # Anything but multipart is the file itself, whatever it claims (curl --data-binary says urlencoded).
     if request.content_type.startswith("multipart/"):
         reader = await request.multipart()
         while True:
