@@ -17,7 +17,7 @@ from sfu.loadtest.tracks import (
     live_send_log,
 )
 
-CLIP_SECONDS = 4.0  # one sway there and back
+CLIP_SECONDS = 6.0  # one sway there and back; stamps repeat after this (see probe.MAX_LATENCY_SECONDS)
 
 
 class VideoMode(StrEnum):

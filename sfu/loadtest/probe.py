@@ -22,8 +22,9 @@ import av
 from sfu.loadtest.stamp import read_stamp
 from sfu.loadtest.tracks import SendLog
 
-# A stamp that looks up to a send time further back than this is not the partner's current frame.
-MAX_LATENCY_SECONDS = 2.0
+# A stamp that looks up to a send time further back than this is not trusted: the pre-encoded clip's
+# frame numbers repeat every loop (6 s), so a longer delay would alias. Such frames count as `late`.
+MAX_LATENCY_SECONDS = 5.0
 
 
 @dataclass
@@ -88,7 +89,8 @@ class VideoProbe:
     latencies: list[LatencySample] = field(default_factory=list)
     frames: int = 0  # every video frame received, slate included
     arrivals: list[float] = field(default_factory=list)  # arrival times of partner frames
-    unreadable: int = 0  # frames in a meeting whose stamp did not read back
+    unreadable: int = 0  # frames in a meeting whose stamp did not read back (or not from the partner)
+    late: int = 0  # frames whose stamp says they were sent more than MAX_LATENCY_SECONDS ago
     _current: MeetingRecord | None = None
     _feed: PartnerFeed | None = None
 
@@ -135,7 +137,10 @@ class VideoProbe:
                 # After the partner's first frame, an unreadable stamp is still a delivered frame.
                 record.frames += 1
                 self.arrivals.append(at)
-                self.unreadable += 1
+                if latency is not None and latency > MAX_LATENCY_SECONDS:
+                    self.late += 1
+                else:
+                    self.unreadable += 1
             return
         if record.first_frame_at is None:
             record.first_frame_at = at

@@ -114,6 +114,7 @@ def build_report(
     received = sum(m.frames for m in records)
     lost = sum(m.frames_lost for m in records)
     unreadable = sum(a.probe.unreadable for a in attendees)
+    late = sum(a.probe.late for a in attendees)
     errors: Counter[str] = Counter()
     for a in attendees:
         errors.update(a.counters.errors)
@@ -170,6 +171,7 @@ def build_report(
         "frames_lost": lost,
         "frames_lost_share": _round(lost / (received + lost) if received + lost else None, 4),
         "stamps_unreadable_share": _round(unreadable / received if received else None, 4),
+        "frames_later_than_5s": late,
         "signalling_errors": real_errors,
         "rejected_commands": raced,
         "errors_by_code": dict(sorted(errors.items())),
@@ -215,6 +217,7 @@ def _fmt(value: Any, unit: str = "") -> str:
 def format_table(report: dict[str, Any]) -> str:
     s = report["summary"]
     rf, fps, lat, steady = s["ready_to_first_frame_ms"], s["receiver_fps"], s["latency"], s["steady"]
+    late = s["frames_later_than_5s"]
     rows = [
         ("peers (with background effect)", f"{s['peers']} ({s['peers_with_effects']})"),
         ("meetings held", _fmt(s["meetings"])),
@@ -245,7 +248,7 @@ def format_table(report: dict[str, Any]) -> str:
             f"{_fmt(steady.get('latency_p50_ms'), ' ms')} / {_fmt(steady.get('latency_p95_ms'), ' ms')}",
         ),
         ("frames lost", f"{s['frames_lost']} of {s['frames_received'] + s['frames_lost']}"),
-        ("stamps unreadable", _fmt(s["stamps_unreadable_share"])),
+        ("stamps unreadable (frames over 5 s late)", f"{_fmt(s['stamps_unreadable_share'])} ({late})"),
         (
             "signalling errors (+ rejected racing commands)",
             f"{s['signalling_errors']} (+{s['rejected_commands']})",
