@@ -8,12 +8,13 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from aiortc import RTCIceServer
 
+from sfu.backgrounds import Backgrounds
 from sfu.keys import ROOMS_KEY, SETTINGS_KEY
 from sfu.metrics import METRICS_KEY, setup_metrics
 from sfu.registry import RoomRegistry
 from sfu.settings import RoomSettings
 from sfu.signalling import ws_handler
-from web.keys import CONFIG_KEY, LIVE_ROOMS_KEY, STORE_KEY
+from web.keys import CONFIG_KEY, LIVE_ROOMS_KEY, MEDIA_FILES_KEY, STORE_KEY
 
 __all__ = ["ROOMS_KEY", "SETTINGS_KEY", "RoomRegistry", "RoomSettings", "setup"]
 
@@ -38,14 +39,22 @@ async def _rooms_ctx(app: web.Application) -> AsyncIterator[None]:
         RTCIceServer(urls=list(s.urls), username=s.username, credential=s.credential)
         for s in config.ice_servers
     ]
+    backgrounds = Backgrounds(app[STORE_KEY], app[MEDIA_FILES_KEY].path)
     registry = RoomRegistry(
-        app[STORE_KEY], ice_servers=ice_servers, settings=app[SETTINGS_KEY], metrics=app[METRICS_KEY]
+        app[STORE_KEY],
+        ice_servers=ice_servers,
+        settings=app[SETTINGS_KEY],
+        metrics=app[METRICS_KEY],
+        backgrounds=backgrounds,
     )
     app[METRICS_KEY].count_attendees_in(registry.rooms)
     app[ROOMS_KEY] = registry
     app[LIVE_ROOMS_KEY] = registry
-    yield
-    await registry.close()
+    try:
+        yield
+    finally:
+        await registry.close()
+        await backgrounds.close()
 
 
 async def _close_rooms(app: web.Application) -> None:

@@ -13,7 +13,7 @@ from aiortc import RTCIceServer
 from sfu import protocol as p
 from sfu.errors import JoinRefused
 from sfu.metrics import Metrics
-from sfu.room import ProcessorFactory, SessionRoom
+from sfu.room import BackgroundProvider, SessionRoom
 from sfu.settings import RoomSettings
 from sfu.slate import Slate
 from web.store.records import SessionRecord
@@ -33,7 +33,7 @@ class RoomRegistry:
         settings: RoomSettings | None = None,
         clock: Callable[[], float] | None = None,
         executor: Executor | None = None,
-        processor_factory: ProcessorFactory | None = None,
+        backgrounds: BackgroundProvider | None = None,
         metrics: Metrics | None = None,
     ) -> None:
         self.store = store
@@ -42,7 +42,7 @@ class RoomRegistry:
         self._ice_servers = list(ice_servers or [])
         self._clock = clock or self.settings.clock
         self._executor = executor
-        self._processor_factory = processor_factory
+        self._backgrounds = backgrounds
         self._slate = Slate(self.settings.slate_text)
         self._rooms: dict[int, SessionRoom] = {}
         self._lock = asyncio.Lock()
@@ -82,7 +82,7 @@ class RoomRegistry:
                         slate=self._slate,
                         clock=self._clock,
                         executor=self._executor,
-                        processor_factory=self._processor_factory,
+                        backgrounds=self._backgrounds,
                         metrics=self.metrics,
                     )
                     await room.start()

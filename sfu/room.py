@@ -16,9 +16,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from concurrent.futures import Executor
 from datetime import UTC, datetime
+from typing import Protocol
 
 from aiohttp import web
 from aiortc import RTCIceServer
@@ -61,7 +62,15 @@ from web.store.store import Store
 
 logger = logging.getLogger(__name__)
 
-ProcessorFactory = Callable[[Participant, p.Background], Awaitable[FrameProcessor | None]]
+
+class BackgroundProvider(Protocol):
+    """Turns an attendee's background setting into a frame processor (see `sfu.backgrounds`)."""
+
+    async def processor_for(
+        self, participant: Participant, background: p.Background, event_id: int
+    ) -> FrameProcessor | None: ...
+
+    def release(self, participant: Participant) -> None: ...
 
 
 _END_REASONS: dict[str, p.EndReasonName] = {
@@ -71,6 +80,9 @@ _END_REASONS: dict[str, p.EndReasonName] = {
     "blocked": "blocked",
     "session_closed": "session_closed",
 }
+
+
+_STORED_EVENTS = (Matched, MeetingEnded, ConnectionChanged, Blocked, Reported)
 
 
 def _dt(seconds: float) -> datetime:
@@ -104,7 +116,7 @@ class SessionRoom:
         slate: Slate | None = None,
         clock: Callable[[], float] = time.time,
         executor: Executor | None = None,
-        processor_factory: ProcessorFactory | None = None,
+        backgrounds: BackgroundProvider | None = None,
         metrics: Metrics | None = None,
     ) -> None:
         self.session = session
@@ -115,13 +127,14 @@ class SessionRoom:
         self._slate = slate or Slate(self.settings.slate_text)
         self._clock = clock
         self._executor = executor
-        self._processor_factory = processor_factory
+        self._backgrounds = backgrounds
         self.matcher = Matcher(rules_for(session, self.settings), clock)
         self.participants: dict[str, Participant] = {}
         self._meeting_rows: dict[str, int] = {}  # matcher meeting id -> store meeting id
         self._meetings: dict[str, tuple[str, str]] = {}  # matcher meeting id -> its two attendees
         self._lock = asyncio.Lock()
         self._tick_task: asyncio.Task[None] | None = None
+        self._persisting: asyncio.Task[None] | None = None  # the latest history-writing task
         self._media_down: set[str] = set()  # attendees disconnected because their media failed
         self._started = False
         self._stopped = False
@@ -176,6 +189,11 @@ class SessionRoom:
                 closing.append(conn.close(p.CloseCode.SHUTTING_DOWN, "server shutting down"))
         await asyncio.gather(*closing, return_exceptions=True)
         await asyncio.gather(*(pt.close() for pt in self.participants.values()), return_exceptions=True)
+        if self._persisting is not None:
+            await asyncio.gather(self._persisting, return_exceptions=True)
+        if self._backgrounds is not None:
+            for participant in self.participants.values():
+                self._backgrounds.release(participant)
         logger.info("room for session %d stopped", self.session.id)
 
     @property
@@ -393,13 +411,17 @@ class SessionRoom:
     ) -> None:
         if isinstance(msg, p.SetBackground):
             processor: FrameProcessor | None = None
-            if self._processor_factory is not None and msg.background.kind != "none":
+            if self._backgrounds is not None:
                 try:
-                    processor = await self._processor_factory(participant, msg.background)
+                    processor = await self._backgrounds.processor_for(
+                        participant, msg.background, self.session.event_id
+                    )
                 except (ValueError, LookupError) as exc:
                     raise CommandRejected("invalid_command", f"Background not available: {exc}") from exc
-                if processor is not None and self.metrics is not None:
-                    processor = self.metrics.timed(processor)
+            elif msg.background.kind != "none":
+                raise CommandRejected("invalid_command", "Virtual backgrounds are off on this server")
+            if processor is not None and self.metrics is not None:
+                processor = self.metrics.timed(processor)
             participant.video.set_processor(processor)
             participant.background = msg.background
             if msg.preview is not None:
@@ -465,6 +487,21 @@ class SessionRoom:
                 logger.exception("session %d: applying %s failed", self.session.id, event.kind)
             if self.metrics is not None:
                 self.metrics.observe_event(event)
+        if not any(isinstance(e, _STORED_EVENTS) for e in events):
+            return
+        # Rows are written by a room-owned task, chained after the previous one: if the command that
+        # caused them is cancelled (its socket closed, the server stopping), history is still written,
+        # in order, and stop() waits for it.
+        previous = self._persisting
+        job = asyncio.create_task(
+            self._persist_all(previous, events), name=f"sfu-room-{self.session.id}-store"
+        )
+        self._persisting = job
+        await asyncio.shield(job)
+
+    async def _persist_all(self, previous: asyncio.Task[None] | None, events: list[Event]) -> None:
+        if previous is not None:
+            await asyncio.gather(previous, return_exceptions=True)
         for event in events:
             await self._persist(event)
 

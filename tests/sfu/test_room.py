@@ -6,6 +6,7 @@ import asyncio
 from datetime import UTC, datetime
 
 from conftest import COLOURS, TONES, PeerFactory, Server
+from sfu_testing import eventually
 
 from sfu import protocol as p
 from sfu.synthetic_peer import PeerError, SyntheticPeer
@@ -49,10 +50,11 @@ async def test_two_attendees_meet_and_each_receives_the_others_video_and_audio(
     live = server.rooms.live_summary(server.session_id)
     assert live is not None
     assert (live["meetings_running"], live["in_meetings"], live["sockets"]) == (1, 2, 2)
-    meetings = await server.store.meetings_for_session(server.session_id)
-    assert [(m.a_ticket_id, m.b_ticket_id, m.ended_at) for m in meetings] in (
-        [(server.tickets[0].id, server.tickets[1].id, None)],
-        [(server.tickets[1].id, server.tickets[0].id, None)],
+    pair = {server.tickets[0].id, server.tickets[1].id}
+    await eventually(
+        lambda: server.store.meetings_for_session(server.session_id),
+        lambda meetings: [({m.a_ticket_id, m.b_ticket_id}, m.ended_at) for m in meetings] == [(pair, None)],
+        what="stored meeting",
     )
 
 
@@ -106,8 +108,11 @@ async def test_unanswered_extend_offer_lapses_and_the_meeting_times_out(
         assert ended.match is not None and ended.match.end_reason == "timeout"
     # Back to the slate.
     await a.wait_for_video(lambda s: (s.width, s.height) == SLATE_SIZE)
-    meetings = await server.store.meetings_for_session(server.session_id)
-    assert [m.end_reason for m in meetings] == ["timeout"]
+    await eventually(
+        lambda: server.store.meetings_for_session(server.session_id),
+        lambda meetings: [m.end_reason for m in meetings] == ["timeout"],
+        what="stored meeting end",
+    )
 
 
 async def test_connection_request_accept_and_leave(server: Server, peers: PeerFactory) -> None:
@@ -135,8 +140,11 @@ async def test_connection_request_accept_and_leave(server: Server, peers: PeerFa
     for peer in (a, b):
         accepted = await peer.wait_for("connection")
         assert isinstance(accepted, p.Connection) and accepted.connection.state == "accepted"
-    rows = await server.store.connections_for_event(server.event_id)
-    assert [(r.state, r.requested_by) for r in rows] == [("accepted", ta)]
+    await eventually(
+        lambda: server.store.connections_for_event(server.event_id),
+        lambda rows: [(r.state, r.requested_by) for r in rows] == [("accepted", ta)],
+        what="stored connection",
+    )
 
     await a.leave()
     for peer, left_by in ((a, "me"), (b, "partner")):
@@ -145,8 +153,11 @@ async def test_connection_request_accept_and_leave(server: Server, peers: PeerFa
         state = await peer.wait_for("state", lambda m: m.state == "idle")
         assert isinstance(state, p.State)
     await b.wait_for_video(lambda s: (s.width, s.height) == SLATE_SIZE)
-    meetings = await server.store.meetings_for_session(server.session_id)
-    assert [(m.end_reason, m.ended_at is not None) for m in meetings] == [("left", True)]
+    await eventually(
+        lambda: server.store.meetings_for_session(server.session_id),
+        lambda meetings: [(m.end_reason, m.ended_at is not None) for m in meetings] == [("left", True)],
+        what="stored meeting end",
+    )
 
     # Leaving again makes no sense now: a clear error, nothing breaks.
     await a.leave()
@@ -260,9 +271,11 @@ async def test_block_ends_the_meeting_and_report_is_acknowledged(server: Server,
     for peer in (a, b):
         ended = await peer.wait_for("meeting_ended")
         assert isinstance(ended, p.MeetingEnded) and ended.reason == "blocked"
-    assert await server.store.blocks_for_event(server.event_id) == [
-        (server.tickets[0].id, server.tickets[1].id)
-    ]
+    await eventually(
+        lambda: server.store.blocks_for_event(server.event_id),
+        lambda blocks: blocks == [(server.tickets[0].id, server.tickets[1].id)],
+        what="stored block",
+    )
 
 
 async def test_background_preview_shows_own_video_then_the_slate(server: Server, peers: PeerFactory) -> None:
