@@ -8,7 +8,8 @@ import av
 import numpy as np
 import pytest
 
-from sfu.loadtest.clip import astronaut_rgb
+from effects import BackgroundEffect, BackgroundProcessor
+from sfu.loadtest.clip import EncodedClip, astronaut_rgb
 from sfu.loadtest.stamp import crc8, read_stamp, read_stamp_luma, stamp_i420, stamp_rgb
 
 PAYLOADS = [0, 1, 0xFFFFFFFF, 0x80000000, 0x12345678, 0xDEADBEEF, 0x0F0F0F0F]
@@ -101,3 +102,26 @@ def test_crc8_known_value_and_payload_range() -> None:
         stamp_i420(picture, 640, 480, -1)
     with pytest.raises(ValueError, match="I420"):
         stamp_i420(picture[:480], 640, 480, 1)
+
+
+@pytest.mark.parametrize("kind", ["blur", "color"])
+def test_stamps_survive_the_servers_background_effects(kind: str) -> None:
+    """The code sits on the person (the astronaut's suit), which the segmentation keeps: it reads back
+    from attendees whose background is blurred or replaced."""
+    clip = EncodedClip.encode(12, fps=30.0)
+    decoder = av.CodecContext.create("libvpx", "r")
+    effect = BackgroundEffect.blurred(1.0) if kind == "blur" else BackgroundEffect.solid((0, 200, 0))
+    processor = BackgroundProcessor(effect)
+    try:
+        read = []
+        for index, data in enumerate(clip.packets):
+            for frame in decoder.decode(av.Packet(data)):
+                frame.pts, frame.time_base = index * 3000, fractions.Fraction(1, 90000)
+                out = processor.process(frame)
+                read.append(read_stamp(out))
+                # The effect did change the picture (the corner is background).
+                corner_before, corner_after = frame.to_ndarray()[:40, :40], out.to_ndarray()[:40, :40]
+                assert np.abs(corner_after.astype(int) - corner_before).mean() > 2
+    finally:
+        processor.close()
+    assert read == list(range(12))
