@@ -16,6 +16,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from web.access_log import AccessLogger
 from web.app import create_app, write_secret_file
 from web.config import Config, ConfigError, IceServer, MiB
 from web.store import Store
@@ -164,7 +165,9 @@ def config_from_args(args: argparse.Namespace, env: Mapping[str, str] | None = N
 async def serve(config: Config) -> None:
     """Run until SIGINT/SIGTERM, then shut down cleanly."""
     app = create_app(config)
-    runner = web.AppRunner(app, access_log=logging.getLogger("speedmeet.access"))
+    runner = web.AppRunner(
+        app, access_log_class=AccessLogger, access_log=logging.getLogger("speedmeet.access")
+    )
     await runner.setup()
     try:
         site = web.TCPSite(runner, config.host, config.port)

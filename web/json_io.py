@@ -21,9 +21,12 @@ async def read_json(request: web.Request, model: type[M]) -> M:
     """The body as `model`: 400 if it is not JSON, 422 (with details) if it does not fit the schema."""
     if request.content_length is not None and request.content_length > MAX_JSON_BYTES:
         raise web.HTTPRequestEntityTooLarge(max_size=MAX_JSON_BYTES, actual_size=request.content_length)
-    raw = await request.content.read(MAX_JSON_BYTES + 1)
-    if len(raw) > MAX_JSON_BYTES:
-        raise web.HTTPRequestEntityTooLarge(max_size=MAX_JSON_BYTES, actual_size=len(raw))
+    buf = bytearray()
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        buf += chunk
+        if len(buf) > MAX_JSON_BYTES:
+            raise web.HTTPRequestEntityTooLarge(max_size=MAX_JSON_BYTES, actual_size=len(buf))
+    raw = bytes(buf)
     if not raw.strip():
         raise BadRequest("request body is empty: send a JSON object")
     try:

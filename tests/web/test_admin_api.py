@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 from datetime import UTC, datetime, timedelta
 
 from tests.web.api_client import EVENT, SESSION, Api, Demo, StartServer, make_demo
@@ -325,3 +327,28 @@ async def test_deleting_an_event_removes_everything_in_it(api: Api, demo: Demo) 
     assert await api.store.get_session(demo.session_id) is None
     assert await api.store.get_ticket_by_secret(demo.secret("Bob")) is None
     assert await api.store.meetings_for_event(demo.event_id) == []
+
+
+async def test_large_bulk_ticket_list(api: Api, demo: Demo) -> None:
+    tickets = [
+        {
+            "name": f"Guest {i}",
+            "email": f"guest{i}@example.org",
+            "ticket_type": "Attendee",
+            "headline": "x" * 100,
+        }
+        for i in range(2000)
+    ]
+    path = f"/api/admin/events/{demo.event_id}/tickets"
+    json_type = {"Content-Type": "application/json"}
+
+    def body(value: object) -> io.BytesIO:
+        # Streamed from a file-like object: the client warns about large raw bytes.
+        return io.BytesIO(json.dumps(value).encode())
+
+    created = await api.ok("POST", path, data=body({"tickets": tickets}), headers=json_type, status=201)
+    assert len(created["tickets"]) == 2000
+    assert len({t["secret"] for t in created["tickets"]}) == 2000
+    too_big = {"tickets": [{**tickets[0], "headline": "y" * 200}] * 12_000}
+    reply = await api.post(path, data=body(too_big), headers=json_type)
+    assert reply.status == 413 and reply.body == {"error": "request body too large"}
