@@ -14,6 +14,7 @@ from sfu.metrics import METRICS_KEY, setup_metrics
 from sfu.registry import RoomRegistry
 from sfu.settings import RoomSettings
 from sfu.signalling import ws_handler
+from sfu.speedups import install as install_speedups
 from web.keys import CONFIG_KEY, LIVE_ROOMS_KEY, MEDIA_FILES_KEY, STORE_KEY
 
 __all__ = ["ROOMS_KEY", "SETTINGS_KEY", "RoomRegistry", "RoomSettings", "setup"]
@@ -27,6 +28,7 @@ def setup(app: web.Application, settings: RoomSettings | None = None) -> None:
     before the app starts (tests shorten timings)."""
     app[SETTINGS_KEY] = settings or RoomSettings()
     setup_metrics(app)
+    install_speedups()
     app.router.add_get(WS_PATH, ws_handler, name="sfu_ws")
     app.cleanup_ctx.append(_rooms_ctx)
     # WebSockets are closed at shutdown, before aiohttp waits for open handlers to finish.
