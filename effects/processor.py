@@ -129,7 +129,8 @@ class BackgroundProcessor:
         out = av.VideoFrame(frame.width, frame.height, "yuv420p")
         self._run(layout, _plane_views(source, layout), _plane_views(out, layout), effect)
         out.pts = frame.pts
-        out.time_base = frame.time_base
+        if frame.time_base is not None:
+            out.time_base = frame.time_base
         out.color_range = source.color_range
         out.colorspace = source.colorspace
         return out

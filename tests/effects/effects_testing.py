@@ -1,0 +1,122 @@
+"""Helpers shared by the effects tests: a real person (scikit-image's astronaut) moving across frames, the
+regions of the frame that are surely person or surely background, picture-quality measures, and a video
+track that plays the frames like a camera."""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+import functools
+import math
+import struct
+import zlib
+
+import av
+import cv2
+import numpy as np
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+WIDTH = 640
+HEIGHT = 480
+_SIDE = 680  # the square astronaut is scaled to this, leaving room to move the 640x480 window
+VIDEO_TIME_BASE = fractions.Fraction(1, 90_000)
+
+# Boxes (x0, y0, x1, y1) in frame coordinates that stay inside the person / the background in every frame
+# of the clip (checked against the segmentation in test_segmenter.py). The window sways by up to 18 px
+# sideways and 8 px up and down; the boxes keep clear of the edges by more than that.
+FACE = (250, 85, 296, 155)
+BODY = (120, 380, 300, 470)
+FLAG = (0, 0, 100, 220)  # the flag on the left: stripes and stars, lots of detail
+WALL = (400, 0, 460, 160)  # the wall right of her head: smooth
+ROCKET = (480, 20, 620, 240)  # the shuttle model on the right: detail
+PERSON_BOXES = (FACE, BODY)
+BACKGROUND_BOXES = (FLAG, WALL, ROCKET)
+
+
+@functools.cache
+def _astronaut() -> np.ndarray:
+    from skimage import data
+
+    return cv2.resize(data.astronaut(), (_SIDE, _SIDE), interpolation=cv2.INTER_AREA)
+
+
+def astronaut_rgb(index: int = 0, frames: int = 60) -> np.ndarray:
+    """Frame `index` of a `frames`-long loop (RGB, 640x480): the astronaut swaying and nodding a little."""
+    phase = 2 * math.pi * index / frames
+    x0 = 20 + round(18 * math.sin(phase))
+    y0 = 40 + round(8 * math.sin(2 * phase))
+    return np.ascontiguousarray(_astronaut()[y0 : y0 + HEIGHT, x0 : x0 + WIDTH])
+
+
+def astronaut_i420(index: int = 0, frames: int = 60) -> np.ndarray:
+    return cv2.cvtColor(astronaut_rgb(index, frames), cv2.COLOR_RGB2YUV_I420)
+
+
+def astronaut_bgr(index: int = 0, frames: int = 60) -> np.ndarray:
+    return cv2.cvtColor(astronaut_rgb(index, frames), cv2.COLOR_RGB2BGR)
+
+
+def crop(picture: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    x0, y0, x1, y1 = box
+    return picture[y0:y1, x0:x1]
+
+
+def luma(i420: np.ndarray) -> np.ndarray:
+    """The Y plane of an I420 frame."""
+    return i420[: i420.shape[0] * 2 // 3]
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    """Peak signal-to-noise ratio in dB (inf for identical pictures)."""
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return math.inf if mse == 0 else 10 * math.log10(255.0**2 / mse)
+
+
+def laplacian_variance(gray: np.ndarray) -> float:
+    """Variance of the Laplacian: high for sharp detail, low once blurred."""
+    return float(cv2.Laplacian(gray, cv2.CV_64F).var())
+
+
+def full_mask(mask: np.ndarray) -> np.ndarray:
+    """A mask at the model's resolution scaled to the frame."""
+    return cv2.resize(mask, (WIDTH, HEIGHT), interpolation=cv2.INTER_LINEAR)
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG whose header claims `width` x `height` pixels, with no picture data behind it."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b"")
+
+
+class AstronautTrack(MediaStreamTrack):
+    """A camera-like source: `count` yuv420p frames of the moving astronaut, 90 kHz timestamps, paced at
+    `fps` (None: as fast as the reader takes them), then the track ends."""
+
+    kind = "video"
+
+    def __init__(self, count: int, fps: float | None = 30.0) -> None:
+        super().__init__()
+        self.count = count
+        self.fps = fps
+        self.sent = 0
+        self.frames = [av.VideoFrame.from_ndarray(astronaut_i420(i), format="yuv420p") for i in range(4)]
+
+    async def recv(self) -> av.VideoFrame:
+        if self.readyState != "live" or self.sent >= self.count:
+            self.stop()
+            raise MediaStreamError
+        if self.fps is not None:
+            await asyncio.sleep(1.0 / self.fps)
+        else:
+            await asyncio.sleep(0)
+        frame = av.VideoFrame.from_ndarray(
+            self.frames[self.sent % len(self.frames)].to_ndarray(), format="yuv420p"
+        )
+        frame.pts = self.sent * 3000
+        frame.time_base = VIDEO_TIME_BASE
+        self.sent += 1
+        return frame
