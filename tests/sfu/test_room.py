@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import random
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from conftest import COLOURS, TONES, PeerFactory, Server
@@ -332,3 +334,62 @@ async def test_meeting_running_at_session_end_runs_to_its_own_end(server: Server
     done = await a2.wait_for("session_ended")
     assert isinstance(done, p.SessionEnded) and len(done.matches) == 1
     assert datetime.now(UTC) < server.session.ends_at  # all of this in virtual time
+
+
+async def test_random_command_storm_never_breaks_the_room(server: Server, peers: PeerFactory) -> None:
+    """Any order of commands (plus garbage and clock jumps) gets answers, never an internal error, and
+    leaves a consistent state that every attendee sees the same way."""
+    rng = random.Random(20261124)
+    group = [await peers(i) for i in range(3)]
+    tickets = [t.id for t in server.tickets[:3]]
+
+    def command(peer: SyntheticPeer) -> Awaitable[None]:
+        other = rng.choice([None, *tickets, 424242])
+        choices: list[Callable[[], Awaitable[None]]] = [
+            peer.ready,
+            peer.ready,
+            peer.unready,
+            peer.leave,
+            peer.extend_offer,
+            peer.extend_accept,
+            peer.extend_decline,
+            lambda: peer.connect_request(other),
+            lambda: peer.connect_accept(other),
+            lambda: peer.report("storm", other),
+            lambda: peer.preview(rng.random() < 0.5),
+            peer.ping,
+            peer.hello,
+            lambda: peer.send_raw(rng.choice(["{", '{"type": "ready", "x": 1}', "[]", '{"type": 7}'])),
+        ]
+        return rng.choice(choices)()
+
+    for step in range(150):
+        await command(rng.choice(group))
+        if step % 25 == 24:
+            server.clock.advance(rng.choice([5.0, 40.0, 100.0]))
+        if step % 10 == 0:
+            await asyncio.sleep(0.05)
+
+    await asyncio.sleep(0.3)  # let the last commands and ticks settle
+    for peer in group:
+        errors = [m for m in peer.messages if isinstance(m, p.Error)]
+        assert all(e.code != "internal" and not e.fatal for e in errors), errors
+        mark = len(peer.messages)
+        await peer.hello()
+        assert isinstance(await peer.wait_for("welcome", since=mark), p.Welcome)
+    # Server side, in one consistent snapshot: meetings are symmetric, and media follows the matcher.
+    room = server.rooms.get(server.session_id)
+    assert room is not None
+    async with room._lock:
+        for attendee, participant in room.participants.items():
+            view = room.matcher.view(attendee)
+            if view.meeting is None:
+                assert participant.partner is None
+                continue
+            partner = room.participants[view.meeting.partner]
+            assert participant.partner is partner and partner.partner is participant
+            other = room.matcher.view(partner.attendee).meeting
+            assert other is not None and other.meeting_id == view.meeting.meeting_id
+            conn = participant.connection
+            assert conn is not None and conn.video_out is not None and conn.audio_out is not None
+            assert conn.video_out.source is partner.video and conn.audio_out.source is partner.audio
