@@ -63,7 +63,7 @@ class Server:
 async def start_server(
     data_dir: Path, clock: ShiftedClock, **settings: object
 ) -> tuple[web.AppRunner, Server]:
-    app = create_app(Config(data_dir=data_dir, port=0))
+    app = create_app(Config(data_dir=data_dir, port=0, admin_token_file=data_dir / "admin-token"))
     app[SETTINGS_KEY] = replace(app[SETTINGS_KEY], clock=clock, **settings)  # type: ignore[arg-type]
     runner = web.AppRunner(app, shutdown_timeout=2.0)
     await runner.setup()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import aiohttp
 from conftest import COLOURS, ShiftedClock, seed, start_server
 
 from sfu import protocol as p
@@ -114,6 +115,16 @@ async def test_live_summary_counts_the_room(tmp_path: Path) -> None:
         assert live is not None
         assert (live["attendees"], live["connected"], live["waiting"], live["sockets"]) == (1, 1, 1, 1)
         assert live["peer_connections"] == 1
+        # The same figures through the admin API.
+        token = (tmp_path / "admin-token").read_text().strip()
+        url = f"{server.base_url}/api/admin/sessions/{server.session_id}/live"
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(url, headers={"Authorization": f"Bearer {token}"}) as response,
+        ):
+            assert response.status == 200
+            body = await response.json()
+        assert body["running"] is True and body["live"]["waiting"] == 1 and body["live"]["sockets"] == 1
     finally:
         if a is not None:
             await a.close()
