@@ -3,10 +3,11 @@ serialised by them, and the OpenAPI document is generated from them."""
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from web.store.store import (
     COOLDOWN_SECONDS_MAX,
@@ -16,16 +17,49 @@ from web.store.store import (
     MEETING_SECONDS_MIN,
 )
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-ShortName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-OptionalText = Annotated[str | None, StringConstraints(strip_whitespace=True, max_length=200)]
+# Years outside this range are typos, and datetime arithmetic near year 1 or 9999 overflows.
+MIN_YEAR = 2000
+MAX_YEAR = 9000
+
+
+def _printable(value: str | None) -> str | None:
+    """No control characters (NUL breaks PostgreSQL text) and no lone surrogates (not encodable)."""
+    if value is not None and any(unicodedata.category(c) in ("Cc", "Cs") for c in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+DateT = TypeVar("DateT", bound=date)
+
+
+def _in_years(value: DateT) -> DateT:
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise ValueError(f"the year must be between {MIN_YEAR} and {MAX_YEAR}")
+    return value
+
+
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(_printable)
+]
+ShortName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), AfterValidator(_printable)
+]
+OptionalText = Annotated[
+    str | None, StringConstraints(strip_whitespace=True, max_length=200), AfterValidator(_printable)
+]
 TimeZoneName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 MeetingSeconds = Annotated[int, Field(ge=MEETING_SECONDS_MIN, le=MEETING_SECONDS_MAX)]
 Cooldown = Annotated[int, Field(ge=0, le=COOLDOWN_SECONDS_MAX)]
 Extensions = Annotated[int, Field(ge=0, le=MAX_EXTENSIONS_MAX)]
-Days = Annotated[list[date], Field(min_length=1, max_length=MAX_EVENT_DAYS)]
+Day = Annotated[date, AfterValidator(_in_years)]
+Days = Annotated[list[Day], Field(min_length=1, max_length=MAX_EVENT_DAYS)]
+EventTime = Annotated[datetime, AfterValidator(_in_years)]
 # A light check: the address is the organiser's data, not something we deliver mail to.
-Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
+Email = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$"),
+    AfterValidator(_printable),
+]
 Pair = tuple[ShortName, ShortName]
 SessionStatus = Literal["upcoming", "live", "ended"]
 ConnectionStateName = Literal["requested", "accepted"]
@@ -170,8 +204,10 @@ class BackgroundList(Output):
 
 class SessionIn(Input):
     title: Name
-    starts_at: datetime = Field(description="ISO 8601; without an offset it is read in the event's time zone")
-    ends_at: datetime
+    starts_at: EventTime = Field(
+        description="ISO 8601; without an offset it is read in the event's time zone"
+    )
+    ends_at: EventTime
     meeting_seconds: MeetingSeconds
     allow_rematch: bool = Field(False, description="Allow matching with someone already met")
     rematch_cooldown_seconds: Cooldown = Field(300, description="No re-match within this (when not allowed)")
@@ -185,8 +221,8 @@ class SessionIn(Input):
 
 class SessionPatch(Input):
     title: Name | None = None
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
+    starts_at: EventTime | None = None
+    ends_at: EventTime | None = None
     meeting_seconds: MeetingSeconds | None = None
     allow_rematch: bool | None = None
     rematch_cooldown_seconds: Cooldown | None = None

@@ -352,3 +352,25 @@ async def test_large_bulk_ticket_list(api: Api, demo: Demo) -> None:
     too_big = {"tickets": [{**tickets[0], "headline": "y" * 200}] * 12_000}
     reply = await api.post(path, data=body(too_big), headers=json_type)
     assert reply.status == 413 and reply.body == {"error": "request body too large"}
+
+
+async def test_out_of_range_and_unprintable_values_are_422(api: Api, demo: Demo) -> None:
+    sessions = f"/api/admin/events/{demo.event_id}/sessions"
+    bad_sessions = [
+        {"starts_at": "9999-12-31T23:00:00-05:00", "ends_at": "9999-12-31T23:30:00-05:00"},
+        {"starts_at": "0001-01-01T00:00:00+05:00", "ends_at": "0001-01-01T01:00:00+05:00"},
+        {"starts_at": "2030-05-01T09:00:00", "ends_at": "2031-05-01T09:00:00"},
+        {"starts_at": 1e300, "ends_at": 1e301},
+        {"meeting_seconds": 10**30},
+        {"title": "nul\x00"},
+    ]
+    for patch in bad_sessions:
+        reply = await api.post(sessions, {**SESSION, "title": "Edge", **patch})
+        assert reply.status == 422, (patch, reply.status, reply.body)
+        reply = await api.patch(f"/api/admin/sessions/{demo.session_id}", patch)
+        assert reply.status == 422, (patch, reply.status, reply.body)
+    for name in ("a\x00b", "lone \ud800 surrogate", "tab\there"):
+        reply = await api.post("/api/admin/events", {"name": name, "days": ["2030-01-01"]})
+        assert reply.status == 422, (name, reply.body)
+    reply = await api.post("/api/admin/events", {"name": "Far", "days": ["0001-01-01"]})
+    assert reply.status == 422

@@ -193,6 +193,7 @@ async def test_domain_rules(store: Store) -> None:
         SessionInput("F", T0, T0 + timedelta(hours=1), 120, allowed_pairs=()),
         SessionInput("G", T0, T0 + timedelta(hours=1), 120, max_extensions=-1),
         SessionInput("H", T0.replace(tzinfo=None), (T0 + timedelta(hours=1)).replace(tzinfo=None), 120),
+        SessionInput("I", T0, T0 + timedelta(days=8), 120),  # longer than a session may last
     ]
     for data in bad:
         with pytest.raises(InvalidData):

@@ -48,6 +48,7 @@ MEETING_SECONDS_MAX = 3600
 MAX_EXTENSIONS_MAX = 10
 COOLDOWN_SECONDS_MAX = 7 * 24 * 3600
 MAX_EVENT_DAYS = 366
+MAX_SESSION_DURATION = timedelta(days=7)
 CONNECTION_STATES = ("requested", "accepted")
 
 
@@ -106,11 +107,16 @@ def _check_session_times(starts_at: datetime, ends_at: datetime, timezone: str, 
         raise InvalidData("starts_at and ends_at must carry a time zone")
     if ends_at <= starts_at:
         raise InvalidData("ends_at must be after starts_at")
+    if ends_at - starts_at > MAX_SESSION_DURATION:
+        raise InvalidData(f"a session lasts at most {MAX_SESSION_DURATION.days} days")
     zone = _zone(timezone)
     allowed = set(days)
-    off = [d for d in _session_local_days(starts_at, ends_at, zone) if d not in allowed]
+    try:
+        off = [d for d in _session_local_days(starts_at, ends_at, zone) if d not in allowed]
+    except OverflowError as exc:
+        raise InvalidData("starts_at or ends_at is out of range") from exc
     if off:
-        listed = ", ".join(d.isoformat() for d in off)
+        listed = ", ".join(d.isoformat() for d in off[:5]) + (", ..." if len(off) > 5 else "")
         raise InvalidData(
             f"the session must fall on the event's days ({timezone}); not an event day: {listed}"
         )
