@@ -24,6 +24,7 @@ from sfu import protocol as p
 from sfu.loadtest.media import LoadMedia
 from sfu.loadtest.probe import PartnerFeed, VideoProbe
 from sfu.loadtest.profile import Profile
+from sfu.loadtest.tracks import EncodedVideoTrack
 from sfu.synthetic_peer import PeerError, SyntheticPeer
 
 logger = logging.getLogger(__name__)
@@ -178,10 +179,20 @@ class SyntheticAttendee:
                 await asyncio.sleep(1.0)
                 continue
             self._on_welcome(welcome)
+            self._hook_keyframes()
             if self.effects:
                 await self.peer.set_background(p.BlurBackground(strength=0.6))
             return True
         return False
+
+    def _hook_keyframes(self) -> None:
+        """Let the pre-encoded video answer the server's keyframe requests."""
+        pc, track = self.peer.pc, self.peer.video_track
+        if pc is None or not isinstance(track, EncodedVideoTrack):
+            return
+        for sender in pc.getSenders():
+            if sender.track is track:
+                track.hook(sender)
 
     def _on_welcome(self, welcome: p.Welcome) -> None:
         self._clock_offset = welcome.server_time - time.time()
@@ -354,6 +365,7 @@ class SyntheticAttendee:
             logger.warning("%s: reconnect failed: %s", self.name, exc)
             return False
         self._on_welcome(welcome)
+        self._hook_keyframes()
         if self.effects and welcome.background.kind != "blur":
             await self.peer.set_background(p.BlurBackground(strength=0.6))
         meeting = welcome.meeting

@@ -70,10 +70,16 @@ def render_clip(frames: int, width: int = DEFAULT_WIDTH, height: int = DEFAULT_H
 
 @dataclass(frozen=True)
 class EncodedClip:
-    """VP8 packets of the clip, frame `i` stamped with payload `i`; `packets[0]` is a keyframe."""
+    """VP8 packets of the clip, frame `i` stamped with payload `i`; `packets[0]` is a keyframe.
+
+    `intra[i]` is frame `i` encoded as a keyframe on its own. When the receiver asks for a keyframe (it
+    lost a packet), the sender switches to these until the chain's next regular keyframe, so it recovers
+    at once, as from a browser (whose encoder answers such requests).
+    """
 
     packets: tuple[bytes, ...]
     keyframes: tuple[bool, ...]
+    intra: tuple[bytes, ...]
     width: int
     height: int
     fps: float
@@ -105,23 +111,12 @@ class EncodedClip:
         if frames < 2:
             raise ClipError(f"a clip needs at least 2 frames, got {frames}")
         interval = keyframe_interval or max(1, round(2 * fps))
-        encoder = av.CodecContext.create("libvpx", "w")
-        encoder.width = width
-        encoder.height = height
-        encoder.pix_fmt = "yuv420p"
-        encoder.time_base = fractions.Fraction(1, 1000)
-        encoder.bit_rate = bitrate
-        encoder.gop_size = interval
-        encoder.options = {
-            "deadline": "good",
-            "cpu-used": "4",
-            "lag-in-frames": "0",  # one packet out per frame in, no reordering
-            "minrate": str(bitrate),
-            "maxrate": str(bitrate),
-            "bufsize": str(bitrate),
-        }
+        encoder = _vp8_encoder(width, height, bitrate, interval)
+        # Keyframes for requests: a separate encoder so the main chain's rate control is undisturbed.
+        intra_encoder = _vp8_encoder(width, height, bitrate, 1)
         packets: list[bytes] = []
         keyframes: list[bool] = []
+        intra: list[bytes] = []
         for i, picture in enumerate(render_clip(frames, width, height)):
             stamp_i420(picture, width, height, i)
             frame = av.VideoFrame.from_ndarray(picture, format="yuv420p")
@@ -131,12 +126,35 @@ class EncodedClip:
             for packet in encoder.encode(frame):
                 packets.append(bytes(packet))
                 keyframes.append(bool(packet.is_keyframe))
+            key = av.VideoFrame.from_ndarray(picture, format="yuv420p")
+            key.pts = frame.pts
+            key.pict_type = av.video.frame.PictureType.I
+            intra.append(b"".join(bytes(packet) for packet in intra_encoder.encode(key)))
         for packet in encoder.encode(None):
             packets.append(bytes(packet))
             keyframes.append(bool(packet.is_keyframe))
-        if len(packets) != frames or not keyframes[0]:
+        if len(packets) != frames or not keyframes[0] or not all(intra):
             raise ClipError(f"the VP8 encoder gave {len(packets)} packets for {frames} frames")
-        return cls(tuple(packets), tuple(keyframes), width, height, fps, bitrate)
+        return cls(tuple(packets), tuple(keyframes), tuple(intra), width, height, fps, bitrate)
+
+
+def _vp8_encoder(width: int, height: int, bitrate: int, keyframe_interval: int) -> av.VideoCodecContext:
+    encoder = av.CodecContext.create("libvpx", "w")
+    encoder.width = width
+    encoder.height = height
+    encoder.pix_fmt = "yuv420p"
+    encoder.time_base = fractions.Fraction(1, 1000)
+    encoder.bit_rate = bitrate
+    encoder.gop_size = keyframe_interval
+    encoder.options = {
+        "deadline": "good",
+        "cpu-used": "4",
+        "lag-in-frames": "0",  # one packet out per frame in, no reordering
+        "minrate": str(bitrate),
+        "maxrate": str(bitrate),
+        "bufsize": str(bitrate),
+    }
+    return encoder
 
 
 def encoded_opus_loop(

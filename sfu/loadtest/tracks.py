@@ -20,6 +20,7 @@ from collections.abc import Sequence
 
 import av
 import numpy as np
+from aiortc import RTCRtpSender
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from sfu.loadtest.clip import EncodedClip
@@ -97,14 +98,35 @@ class EncodedVideoTrack(MediaStreamTrack):
         self.log = log if log is not None else SendLog(len(clip))
         self._pacer = _Pacer(fps or clip.fps)
         self._index = 0
+        self._keyframe_requested = False
+        self._intra = False
         self.frames_sent = 0
+        self.keyframes_on_request = 0
+
+    def request_keyframe(self) -> None:
+        """The receiver lost a packet (PLI/FIR): make the next frame a keyframe."""
+        self._keyframe_requested = True
+
+    def hook(self, sender: RTCRtpSender) -> None:
+        """Answer `sender`'s keyframe requests. aiortc only acts on them when it encodes frames itself;
+        for pre-encoded packets the track must, as a browser's encoder would."""
+        sender._send_keyframe = self.request_keyframe  # type: ignore[method-assign]
 
     async def recv(self) -> av.Packet:
         if self.readyState != "live":
             raise MediaStreamError
         await self._pacer.wait()
         index = self._index % len(self.clip)
-        packet = av.Packet(self.clip.packets[index])
+        if self.clip.keyframes[index]:
+            self._intra = False  # back on the regular chain
+        elif self._keyframe_requested and not self._intra:
+            self._intra = True
+            self.keyframes_on_request += 1
+        self._keyframe_requested = False
+        # After a requested keyframe, the chain's inter frames would be predicted from pictures the
+        # receiver never got (VP8 also references older "golden" frames): send stand-alone keyframes
+        # until the chain's next regular keyframe instead.
+        packet = av.Packet(self.clip.intra[index] if self._intra else self.clip.packets[index])
         packet.pts = round(self.frames_sent * VIDEO_CLOCK_RATE / self._pacer.fps)
         packet.time_base = VIDEO_TIME_BASE
         self._index += 1

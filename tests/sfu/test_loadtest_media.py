@@ -8,6 +8,7 @@ import time
 import av
 import numpy as np
 import pytest
+from aiortc import RTCConfiguration, RTCPeerConnection
 from aiortc.mediastreams import MediaStreamError
 
 from sfu.loadtest.clip import ClipError, EncodedClip, astronaut_rgb, encoded_opus_loop
@@ -41,6 +42,12 @@ def test_encoded_clip_frames_carry_their_index(clip: EncodedClip) -> None:
     # A real person: the astronaut's orange suit around the code, not a flat test card.
     rgb = frames[3].to_ndarray(format="rgb24")
     assert rgb.std() > 30
+    # Each frame also exists as a keyframe on its own, for a receiver that asks for one.
+    assert len(clip.intra) == 12
+    for index in (3, 7):
+        assert [read_stamp(f) for f in _decode([clip.intra[index]])] == [index]
+    # Stand-alone keyframes until the chain's next keyframe, then the chain: all decode.
+    assert [read_stamp(f) for f in _decode([*clip.intra[3:6], *clip.packets[6:9]])] == list(range(3, 9))
 
 
 def test_clip_sizes_are_checked() -> None:
@@ -76,6 +83,20 @@ async def test_tracks_pace_and_log_what_they_send(clip: EncodedClip) -> None:
     assert [bytes(p) for p in packets] == list(clip.packets[:6])
     assert [p.pts for p in packets] == [round(i * 90000 / 50) for i in range(6)]
     assert log.count == 6 and log.lookup(5) is not None
+    # A keyframe request (PLI) through aiortc's sender: the next frame is the intra version.
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    try:
+        sender = pc.addTrack(video)
+        video.hook(sender)
+        assert bytes(await video.recv()) == clip.packets[6]  # a regular keyframe
+        sender._send_keyframe()
+        # Stand-alone keyframes until the chain comes round to its next keyframe (frame 0).
+        assert [bytes(await video.recv()) for _ in range(5)] == list(clip.intra[7:12])
+        assert bytes(await video.recv()) == clip.packets[0]
+        assert bytes(await video.recv()) == clip.packets[1]
+        assert video.keyframes_on_request == 1
+    finally:
+        await pc.close()
     video.stop()
     with pytest.raises(MediaStreamError):
         await video.recv()
