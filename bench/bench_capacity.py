@@ -135,7 +135,8 @@ def _search(effects_share: float, max_peers: int, seconds: float, results: list[
     print(f"\n-- {label}: every receiver >= {MIN_FPS:.0f} fps and latency p95 < {MAX_P95_MS:.0f} ms --")
     print(
         f"{'attendees':>9}  {'fps min':>7}  {'fps p50':>7}  {'p50 ms':>7}  {'p95 ms':>7}  "
-        f"{'server cpu/att-s':>16}  {'att/core':>8}  {'effect ms':>9}  {'encode ms':>9}  result"
+        f"{'server cpu/att-s':>16}  {'att/core':>8}  {'cores max':>9}  "
+        f"{'effect ms':>9}  {'encode ms':>9}  result"
     )
     for peers in range(2, max_peers + 1, 2):
         report = asyncio.run(_step(peers, effects_share, seconds))
@@ -147,8 +148,8 @@ def _search(effects_share: float, max_peers: int, seconds: float, results: list[
         print(
             f"{peers:>9}  {_f(steady.get('receiver_fps_min')):>7}  {_f(steady.get('receiver_fps_p50')):>7}  "
             f"{_f(steady.get('latency_p50_ms')):>7}  {_f(steady.get('latency_p95_ms')):>7}  {_f(cpu):>16}  "
-            f"{per_core:>8}  {_f(server.get('effect_ms_mean')):>9}  "
-            f"{_f(server.get('encode_ms_mean')):>9}  {why}",
+            f"{per_core:>8}  {_f(summary.get('server_cpu_cores_max')):>9}  "
+            f"{_f(server.get('effect_ms_mean')):>9}  {_f(server.get('encode_ms_mean')):>9}  {why}",
             flush=True,
         )
         results.append({"effects_share": effects_share, "peers": peers, "passed": ok, "summary": summary,

@@ -178,6 +178,12 @@ def build_report(
         "attendee_seconds": round(sum(a.counters.connected_seconds for a in attendees), 1),
         "server_cpu_s_per_attendee_s": _round(steady_rate(steady, "server_cpu_seconds"), 4),
         "server_peak_memory_mb": server.get("peak_memory_mb"),
+        "server_cpu_cores_p50": _round(
+            percentile([c for x in steady if (c := x.server_cpu_cores) is not None], 50), 2
+        ),
+        "server_cpu_cores_max": _round(
+            max((c for x in steady if (c := x.server_cpu_cores) is not None), default=None), 2
+        ),
         "server_loop_lag_max_ms": _round(max(lag) if lag else None, 1),
         "server_meetings_started": server.get("meetings_started"),
         "generator_cpu_s_per_attendee_s": _round(steady_rate(steady, "generator_cpu_seconds"), 4),
@@ -254,6 +260,10 @@ def format_table(report: dict[str, Any]) -> str:
             f"{s['signalling_errors']} (+{s['rejected_commands']})",
         ),
         ("server CPU s per attendee-second", _fmt(s["server_cpu_s_per_attendee_s"])),
+        (
+            "server CPU cores used p50 / max",
+            f"{_fmt(s['server_cpu_cores_p50'])} / {_fmt(s['server_cpu_cores_max'])}",
+        ),
         ("server peak memory", _fmt(s["server_peak_memory_mb"], " MB")),
         ("server event-loop lag max", _fmt(s["server_loop_lag_max_ms"], " ms")),
         ("load generator CPU s per attendee-second", _fmt(s["generator_cpu_s_per_attendee_s"])),
