@@ -251,6 +251,8 @@ class SyntheticPeer:
         self.ws_closed = asyncio.Event()
         self._closed = False
         self._next_id = 0
+        # False simulates a network that silently went away: the server's pings go unanswered.
+        self.answer_pings = True
 
     # --- lifecycle --------------------------------------------------------------------------------
 
@@ -276,8 +278,9 @@ class SyntheticPeer:
             self._http = aiohttp.ClientSession()
         self.ws_closed.clear()
         self.close_code = None
+        # Pings are answered by the reader (see `answer_pings`), not by aiohttp.
         self._ws = await self._http.ws_connect(
-            self.ws_url, heartbeat=None, max_msg_size=p.MAX_MESSAGE_BYTES * 4
+            self.ws_url, heartbeat=None, autoping=False, max_msg_size=p.MAX_MESSAGE_BYTES * 4
         )
         self._reader = asyncio.create_task(self._read(self._ws), name=f"synthetic-peer-ws-{self.name}")
         first = await self.wait_for(("welcome", "error"), within=within, since=self._cursor)
@@ -499,6 +502,10 @@ class SyntheticPeer:
     async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         try:
             async for msg in ws:
+                if msg.type == aiohttp.WSMsgType.PING:
+                    if self.answer_pings:
+                        await ws.pong(msg.data)
+                    continue
                 if msg.type != aiohttp.WSMsgType.TEXT:
                     continue
                 try:

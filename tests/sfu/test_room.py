@@ -393,3 +393,17 @@ async def test_random_command_storm_never_breaks_the_room(server: Server, peers:
             conn = participant.connection
             assert conn is not None and conn.video_out is not None and conn.audio_out is not None
             assert conn.video_out.source is partner.video and conn.audio_out.source is partner.audio
+
+
+async def test_silent_network_loss_is_noticed_and_the_partner_told_within_5_s(
+    server: Server, peers: PeerFactory
+) -> None:
+    a, b = await peers(0), await peers(1)
+    await meet(a, b)
+    loop = asyncio.get_running_loop()
+    lost_at = loop.time()
+    b.answer_pings = False  # the network goes quiet: no close, no error, just silence
+    notice = await a.wait_for("partner_disconnected", within=5.0)
+    assert isinstance(notice, p.PartnerDisconnected)
+    assert loop.time() - lost_at < 5.0
+    await asyncio.wait_for(b.ws_closed.wait(), 5)  # the server gave up on the silent socket
