@@ -21,7 +21,6 @@ costs one multiply and one add per plane:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -39,16 +38,19 @@ _SMALL_SIGMA = 2.5
 _PERSON_WEIGHT = 0.01
 
 
-@dataclass(frozen=True)
 class PlaneMask:
-    """The alpha mask at one plane's size and channel count (`alpha` 255 = person) and its inverse."""
+    """The alpha mask at one plane's size and channel count (`alpha` 255 = person) and, made on first
+    use, its inverse."""
 
-    alpha: np.ndarray
-    inverse: np.ndarray
+    def __init__(self, alpha: np.ndarray) -> None:
+        self.alpha = alpha
+        self._inverse: np.ndarray | None = None
 
-    @classmethod
-    def from_alpha(cls, alpha: np.ndarray) -> PlaneMask:
-        return cls(alpha, cv2.subtract(np.full_like(alpha, 255), alpha))
+    @property
+    def inverse(self) -> np.ndarray:
+        if self._inverse is None:
+            self._inverse = cv2.subtract(np.full_like(self.alpha, 255), self.alpha)
+        return self._inverse
 
 
 def blur_sigma(strength: float, width: int) -> float:
@@ -99,15 +101,29 @@ class Backdrop:
         terms = []
         if kind is EffectKind.COLOR and self._colors:
             for mask, color in zip(masks, self._colors, strict=True):
-                terms.append(cv2.convertScaleAbs(mask.inverse, alpha=color * _SCALE))
+                # |c - a * c / 255| = c * (255 - a) / 255, straight from the mask.
+                terms.append(cv2.convertScaleAbs(mask.alpha, alpha=-color * _SCALE, beta=color))
         elif kind is not EffectKind.BLUR:
             for mask, picture in zip(masks, self._pictures, strict=True):
                 terms.append(cv2.multiply(picture, mask.inverse, scale=_SCALE))
         else:
+            # The background term is made at the mask's own resolution and scaled up once: the blurred
+            # picture is smooth there, so this matches blur * (255 - alpha) at full size, for a fraction
+            # of the work.
             weights: dict[tuple[int, int, int, float], tuple[np.ndarray, np.ndarray]] = {}
-            for plane, mask, (small, sigma) in zip(planes, masks, self._blur, strict=True):
-                blurred = self._blurred(plane, person, small, sigma, weights)
-                terms.append(cv2.multiply(blurred, mask.inverse, scale=_SCALE))
+            background = cv2.subtract(np.full_like(person, 255), person)
+            person_size = (person.shape[1], person.shape[0])
+            for plane, (small, sigma) in zip(planes, self._blur, strict=True):
+                blurred = cv2.resize(
+                    self._blurred(plane, person, small, sigma, weights),
+                    person_size,
+                    interpolation=cv2.INTER_LINEAR,
+                )
+                inverse = background if blurred.ndim == 2 else cv2.merge([background] * blurred.shape[2])
+                term = cv2.multiply(blurred, inverse, scale=_SCALE)
+                terms.append(
+                    cv2.resize(term, (plane.shape[1], plane.shape[0]), interpolation=cv2.INTER_LINEAR)
+                )
         self._terms = terms
 
     def compose(self, planes: list[np.ndarray], masks: list[PlaneMask], out: list[np.ndarray]) -> None:
@@ -143,6 +159,4 @@ class Backdrop:
         cv2.multiply(shrunk, weight, dst=shrunk)
         blurred = cv2.GaussianBlur(shrunk, (ksize, ksize), sigma)
         cv2.divide(blurred, norm, dst=blurred)
-        return cv2.resize(
-            cv2.convertScaleAbs(blurred), (plane.shape[1], plane.shape[0]), interpolation=cv2.INTER_LINEAR
-        )
+        return cv2.convertScaleAbs(blurred)

@@ -93,6 +93,13 @@ class FrameLayout:
         shrink(v, width // 2, height // 2, dst=sv)
         return cv2.cvtColor(i420, cv2.COLOR_YUV2RGB_I420)
 
+    def thumbnail(self, planes: list[np.ndarray], width: int, height: int) -> np.ndarray:
+        """A small greyscale picture of the frame, for telling whether anything moved."""
+        if self.format is PixelFormat.BGR:
+            return cv2.cvtColor(shrink(planes[0], width, height), cv2.COLOR_BGR2GRAY)
+        small = shrink(planes[0], width, height)
+        return small.copy() if small is planes[0] else small
+
     def from_rgb(self, rgb: np.ndarray) -> list[np.ndarray]:
         """An RGB picture of this layout's size converted to this layout's planes (new arrays)."""
         if self.format is PixelFormat.BGR:

@@ -68,16 +68,12 @@ class MaskSmoother:
             state = raw.copy()
         else:
             # weight = ema * max(0, 1 - |raw - state| / motion): full smoothing where the masks agree,
-            # none where they disagree by `motion` or more.
-            weight = np.abs(raw - state)
-            weight *= -1.0 / self.motion
-            weight += 1.0
-            np.maximum(weight, 0.0, out=weight)
-            weight *= self.ema
+            # none where they disagree by `motion` or more. (OpenCV: fewer passes than numpy here.)
+            weight = cv2.absdiff(raw, state)
+            weight = cv2.addWeighted(weight, -self.ema / self.motion, weight, 0.0, self.ema)
+            weight = cv2.threshold(weight, 0.0, 0.0, cv2.THRESH_TOZERO)[1]
             # state = raw + (state - raw) * weight
-            state -= raw
-            state *= weight
-            state += raw
+            state = cv2.add(cv2.multiply(cv2.subtract(state, raw), weight), raw)
         self._state = state
         alpha = cv2.LUT(cv2.convertScaleAbs(state, alpha=255.0), self._lut)
         if self.feather:

@@ -2,10 +2,11 @@
 
 Per frame (I420 planes, as WebRTC video decodes; BGR works too):
 
-* every `segment_every`-th frame, the picture is shrunk to the model's 256x144 input and segmented, and
-  the raw mask is smoothed over time (`MaskSmoother`). The alpha masks for the frame's planes (full size
-  for Y, quarter size for U and V) are upscaled from it once, and the background term of the blend is
-  computed once (`Backdrop.prepare`); frames in between reuse both;
+* every `segment_every`-th frame (less often while nothing moves), the picture is shrunk to the
+  model's 256x144 input and segmented, and the raw mask is smoothed over time (`MaskSmoother`). The
+  alpha masks for the frame's planes (full size for Y, quarter size for U and V) are upscaled from it
+  once, and the background term of the blend is computed once (`Backdrop.prepare`); frames in between
+  reuse both;
 * the person is composited over that background, plane by plane, in uint8. Images and colours are
   prepared once per frame size, not per frame.
 
@@ -40,7 +41,14 @@ from effects.segmenter_pool import SegmenterPool
 logger = logging.getLogger(__name__)
 
 DEFAULT_SEGMENT_EVERY = 2
-# A mask older than this (the effect was off, or the stream paused) is thrown away, not smoothed with.
+DEFAULT_SEGMENT_EVERY_STILL = 4
+# Motion check between segmentations: a thumbnail of the luma, and how much of it must change (by more
+# than sensor noise and compression can) for the picture to count as moving.
+_THUMB_SIZE = (80, 60)
+_CHANGED_LEVEL = 12
+_MOVING_FRACTION = 0.003
+# After a gap this long between frames (the effect was off, or the stream paused), the mask is thrown
+# away rather than reused or smoothed with.
 STALE_MASK_SECONDS = 0.5
 
 
@@ -49,6 +57,11 @@ class BackgroundProcessor:
 
     `segmenters` may be a pool shared by many processors (the model is stateless); without one, the
     processor loads its own segmenter on first use and frees it in `close()`.
+
+    The model runs every `segment_every` frames; while nothing in the picture moves (a thumbnail of it
+    is unchanged since the last segmentation), only every `segment_every_still` frames: a still
+    person's mask does not go stale, and a listener sitting still costs less. After a gap of
+    `stale_after` seconds between frames the mask is made afresh.
     """
 
     def __init__(
@@ -57,25 +70,35 @@ class BackgroundProcessor:
         *,
         segmenters: SegmenterPool | None = None,
         segment_every: int = DEFAULT_SEGMENT_EVERY,
+        segment_every_still: int = DEFAULT_SEGMENT_EVERY_STILL,
         smoother: MaskSmoother | None = None,
+        stale_after: float = STALE_MASK_SECONDS,
     ) -> None:
-        if isinstance(segment_every, bool) or not isinstance(segment_every, int) or segment_every < 1:
-            raise InvalidSetting(f"segment_every must be an integer of at least 1, got {segment_every!r}")
+        for name, value in (("segment_every", segment_every), ("segment_every_still", segment_every_still)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise InvalidSetting(f"{name} must be an integer of at least 1, got {value!r}")
+        if segment_every_still < segment_every:
+            raise InvalidSetting("segment_every_still must be at least segment_every")
+        if not stale_after > 0:
+            raise InvalidSetting(f"stale_after must be positive, got {stale_after!r}")
         self._effect = BackgroundEffect.none()
         if effect is not None:
             self.set_effect(effect)
         self._own_pool = segmenters is None
         self._segmenters = segmenters if segmenters is not None else SegmenterPool(1)
         self.segment_every = segment_every
+        self.segment_every_still = segment_every_still
+        self.stale_after = stale_after
         self._smoother = smoother if smoother is not None else MaskSmoother()
         self._lock = threading.Lock()
         self._layout: FrameLayout | None = None
         self._person: np.ndarray | None = None  # alpha at the model's resolution (uint8, 255 = person)
         self._masks: list[PlaneMask] = []
+        self._thumbnail: np.ndarray | None = None  # of the last segmented frame
         self._backdrop: Backdrop | None = None
         self._frame_index = 0  # frames processed with an effect on
         self._segmented_frame = 0  # frame index of the last segmentation
-        self._segmented_time = -float("inf")  # and its monotonic time
+        self._last_frame_time = -float("inf")  # monotonic time of the last frame processed
         self._closed = False
         self.frames = 0
         self.segmentations = 0
@@ -156,12 +179,14 @@ class BackgroundProcessor:
                 self._layout = layout
                 self._person = None
                 self._backdrop = None
-            if time.monotonic() - self._segmented_time > STALE_MASK_SECONDS:
+            now = time.monotonic()
+            if now - self._last_frame_time > self.stale_after:
                 self._person = None
+            self._last_frame_time = now
             backdrop = self._backdrop
             if backdrop is None or backdrop.effect is not effect:
                 backdrop = self._backdrop = Backdrop(effect, layout)
-            if self._person is None or self._frame_index - self._segmented_frame >= self.segment_every:
+            if self._segmentation_due(layout, planes):
                 self._segment(layout, planes)
                 backdrop.prepare(planes, self._masks, self._person_mask())
             elif not backdrop.prepared:
@@ -169,6 +194,16 @@ class BackgroundProcessor:
             backdrop.compose(planes, self._masks, out)
             self._frame_index += 1
             self.frames += 1
+
+    def _segmentation_due(self, layout: FrameLayout, planes: list[np.ndarray]) -> bool:
+        since = self._frame_index - self._segmented_frame
+        if self._person is None or self._thumbnail is None or since >= self.segment_every_still:
+            return True
+        if since < self.segment_every:
+            return False
+        changed = cv2.absdiff(layout.thumbnail(planes, *_THUMB_SIZE), self._thumbnail)
+        moving = cv2.countNonZero(cv2.threshold(changed, _CHANGED_LEVEL, 255, cv2.THRESH_BINARY)[1])
+        return moving > _MOVING_FRACTION * changed.size
 
     def _person_mask(self) -> np.ndarray:
         assert self._person is not None
@@ -181,16 +216,18 @@ class BackgroundProcessor:
         if self._person is None:
             self._smoother.reset()  # a fresh start: nothing recent to smooth with
         person = self._smoother.update(raw)
-        masks = []
-        for width, height in layout.plane_sizes:
-            alpha = cv2.resize(person, (width, height), interpolation=cv2.INTER_LINEAR)
-            if layout.format is PixelFormat.BGR:
-                alpha = cv2.cvtColor(alpha, cv2.COLOR_GRAY2BGR)
-            masks.append(PlaneMask.from_alpha(alpha))
+        by_size: dict[tuple[int, int], PlaneMask] = {}  # U and V share theirs
+        for size in layout.plane_sizes:
+            if size not in by_size:
+                alpha = cv2.resize(person, size, interpolation=cv2.INTER_LINEAR)
+                if layout.format is PixelFormat.BGR:
+                    alpha = cv2.cvtColor(alpha, cv2.COLOR_GRAY2BGR)
+                by_size[size] = PlaneMask(alpha)
+        masks = [by_size[size] for size in layout.plane_sizes]
         self._person = person
         self._masks = masks
+        self._thumbnail = layout.thumbnail(planes, *_THUMB_SIZE)
         self._segmented_frame = self._frame_index
-        self._segmented_time = time.monotonic()
         self.segmentations += 1
 
 

@@ -25,7 +25,7 @@ def half_mask(layout: FrameLayout) -> tuple[np.ndarray, list[PlaneMask]]:
         alpha[:, width // 2] = 128
         if layout.channels > 1:
             alpha = np.dstack([alpha] * layout.channels)
-        masks.append(PlaneMask.from_alpha(alpha))
+        masks.append(PlaneMask(alpha))
     return person, masks
 
 
@@ -90,7 +90,7 @@ def test_blur_removes_detail_and_keeps_the_mean() -> None:
     layout = FrameLayout(PixelFormat.I420, 320, 240)
     planes = random_planes(layout)
     person = np.zeros((144, 256), dtype=np.uint8)  # all background
-    masks = [PlaneMask.from_alpha(np.zeros((h, w), dtype=np.uint8)) for w, h in layout.plane_sizes]
+    masks = [PlaneMask(np.zeros((h, w), dtype=np.uint8)) for w, h in layout.plane_sizes]
     backdrop = Backdrop(BackgroundEffect.blurred(0.5), layout)
     backdrop.prepare(planes, masks, person)
     out = [np.empty_like(plane) for plane in planes]
