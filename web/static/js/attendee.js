@@ -197,10 +197,10 @@ function connectionWith(ticketId) {
 function connectAction(ticketId, name) {
   const c = connectionWith(ticketId);
   if (c && c.state === "accepted") {
-    return { label: "Connected", aria: `Connected with ${name}`, disabled: true, cls: "ok" };
+    return { label: "Connected", aria: `Connected with ${name}`, disabled: true, cls: "ok state" };
   }
   if (c && c.requested_by === "me") {
-    return { label: "Requested", aria: `Connection requested from ${name}`, disabled: true, cls: "" };
+    return { label: "Requested", aria: `Connection requested from ${name}`, disabled: true, cls: "state" };
   }
   if (c && c.requested_by === "partner") {
     return { label: "Accept", aria: `Accept connection request from ${name}`, disabled: false, cls: "primary", send: "connect_accept" };
@@ -257,6 +257,10 @@ function tickMeeting() {
   } else if (left <= 0) {
     banner.hidden = false;
     banner.textContent = "Time is up";
+  } else if (ext.offered_by === "partner") {
+    banner.hidden = false;
+    const extra = app.info ? ` by ${fmtDuration(app.info.meeting_seconds / 2)}` : "";
+    banner.textContent = `${partnerName()} would like to extend the meeting${extra}.`;
   } else {
     banner.hidden = true;
   }
@@ -656,16 +660,65 @@ function onSocketDown({ code, error, final }) {
   }
 }
 
+// How long the media path may stay "disconnected", or silent, before the page offers a fresh peer
+// connection: well inside the server's grace period (10 s), so that a meeting survives a blip. The
+// browser itself takes several seconds to call a path "disconnected"; the server always sends packets
+// (the slate or the partner, and audio), so silence is the quicker sign of a peer connection the server
+// dropped.
+const MEDIA_RETRY_MS = 1500;
+const MEDIA_SILENCE_MS = 4000;
+
 async function startPeer(iceServers) {
   await app.cameraReady; // offer with the camera's tracks when there are any
   if (app.peer) app.peer.close();
   const peer = new PeerLink(app.signalling, app.local, iceServers);
   app.peer = peer;
+  let retry = null;
+  const renegotiate = () => {
+    if (app.peer !== peer || !app.signalling || !app.signalling.isOpen) return;
+    // A broken media path (network change, lost consent): offer again on the same socket; the server
+    // replaces the peer connection and the meeting goes on.
+    peer.start().catch((err) => console.error("speedmeet: renegotiation", err));
+  };
   peer.addEventListener("remote", () => attachVideos());
+  let lastPackets = -1;
+  let lastChange = Date.now();
+  const watchdog = setInterval(async () => {
+    if (app.peer !== peer) {
+      clearInterval(watchdog);
+      return;
+    }
+    if (peer.state !== "connected") {
+      lastChange = Date.now();
+      return;
+    }
+    const packets = await peer.packetsReceived().catch(() => lastPackets);
+    if (packets !== lastPackets) {
+      lastPackets = packets;
+      lastChange = Date.now();
+    } else if (Date.now() - lastChange > MEDIA_SILENCE_MS) {
+      console.info("speedmeet: no media from the server for a while: offering a fresh connection");
+      lastChange = Date.now();
+      renegotiate();
+    }
+  }, 1000);
   peer.addEventListener("state", (event) => {
-    if (event.detail === "failed" && app.peer === peer && app.signalling.isOpen) {
-      // A network change broke the media path: offer again on the same socket (the meeting stays).
-      peer.start().catch((err) => console.error("speedmeet: renegotiation", err));
+    if (app.peer !== peer) return;
+    clearTimeout(retry);
+    const state = event.detail;
+    const banner = $("#connection-banner");
+    if (state === "failed") {
+      renegotiate();
+    } else if (state === "disconnected") {
+      retry = setTimeout(() => {
+        if (["disconnected", "failed"].includes(peer.state)) renegotiate();
+      }, MEDIA_RETRY_MS);
+    }
+    if (["disconnected", "failed"].includes(state)) {
+      banner.textContent = "Video connection interrupted. Reconnecting…";
+      banner.hidden = false;
+    } else if (state === "connected" && banner.textContent.startsWith("Video connection")) {
+      banner.hidden = true;
     }
   });
   peer.start().catch((err) => console.error("speedmeet: offer", err));

@@ -200,6 +200,17 @@ export class PeerLink extends EventTarget {
     return this.pc ? this.pc.connectionState : "closed";
   }
 
+  /** RTP packets received so far on every track (the server always sends: slate or partner, and audio). */
+  async packetsReceived() {
+    if (!this.pc) return 0;
+    let total = 0;
+    const report = await this.pc.getStats();
+    report.forEach((stat) => {
+      if (stat.type === "inbound-rtp") total += stat.packetsReceived || 0;
+    });
+    return total;
+  }
+
   close() {
     if (this.pc) {
       const pc = this.pc;

@@ -1,0 +1,460 @@
+"""The attendee's page in real Chromium against the real server (HTTP API, signalling, media plane).
+
+Each attendee runs in a Chromium of their own whose fake camera plays a different variant of the
+astronaut clip (plain, mirrored, red/blue swapped), so a test can tell whose video a page receives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import re
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from playwright.async_api import Browser, Page, Playwright, expect
+
+from sfu.settings import RoomSettings
+from tests.media import VARIANTS, astronaut_frame, closest_variant, laplacian_variance, write_astronaut_y4m
+from tests.web.browser import (
+    LiveServer,
+    ShiftableClock,
+    Shots,
+    capture_frame,
+    chromium,
+    launch_chromium,
+    live_server,
+    new_page,
+    playwright_driver,
+    unnamed_controls,
+    video_stats,
+    wait_for_video_frames,
+)
+from web.store import EventInput, SessionInput, TicketInput
+from web.store.records import SessionRecord, TicketRecord
+
+pytestmark = pytest.mark.browser
+
+MEETING_SECONDS = 120
+# "Extend" normally appears at 0:30; a wide window lets the test offer it a few seconds into the meeting.
+EXTEND_WINDOW = 116.0
+PARTNER = "#partner-video"
+# Each attendee's fake camera shows a different variant of the clip.
+VARIANT_OF = {"Ada Lovelace": "plain", "Alan Turing": "mirror", "Grace Hopper": "swap"}
+
+# Counts the oscillators the page starts (the matched chime) without touching the page's code.
+CHIME_PROBE = """
+(() => {
+  window.__chimes = 0;
+  const original = AudioContext.prototype.createOscillator;
+  AudioContext.prototype.createOscillator = function (...args) {
+    window.__chimes += 1;
+    return original.apply(this, args);
+  };
+})();
+"""
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("clips")
+    return {v: write_astronaut_y4m(folder / f"{v}.y4m", variant=v) for v in VARIANTS}
+
+
+@pytest.fixture
+def clock() -> ShiftableClock:
+    return ShiftableClock()
+
+
+@pytest.fixture
+async def server(tmp_path: Path, clock: ShiftableClock) -> AsyncIterator[LiveServer]:
+    settings = RoomSettings(extend_window_seconds=EXTEND_WINDOW, clock=clock)
+    async with live_server(tmp_path / "data", settings) as srv:
+        yield srv
+
+
+@pytest.fixture
+async def driver() -> AsyncIterator[Playwright]:
+    async with playwright_driver() as pw:
+        yield pw
+
+
+@pytest.fixture
+def shots(request: pytest.FixtureRequest) -> Iterator[Shots]:
+    yield Shots(request.node.name)
+
+
+@dataclass
+class Attendee:
+    name: str
+    variant: str
+    ticket: TicketRecord
+    browser: Browser
+    page: Page
+
+    def button(self, name: str, exact: bool = False):  # type: ignore[no-untyped-def]
+        return self.page.get_by_role("button", name=name, exact=exact)
+
+
+async def _event(
+    server: LiveServer, starts_in: float, people: list[tuple[str, str]]
+) -> tuple[SessionRecord, dict[str, TicketRecord]]:
+    store = server.store
+    now = datetime.now(UTC)
+    event = await store.create_event(
+        EventInput(name="Spring Summit", timezone="UTC", days=(now.date(), (now + timedelta(days=1)).date()))
+    )
+    await store.create_ticket_type(event.id, "Attendee")
+    await store.create_ticket_type(event.id, "Sponsor")
+    tickets = await store.create_tickets(
+        event.id,
+        [
+            TicketInput(
+                name=name,
+                email=f"{name.split()[0].lower()}@example.org",
+                ticket_type=kind,
+                headline=f"{name.split()[0]}'s headline",
+            )
+            for name, kind in people
+        ],
+    )
+    start = now + timedelta(seconds=starts_in)
+    session = await store.create_session(
+        event.id,
+        SessionInput(
+            title="Morning networking",
+            starts_at=start,
+            ends_at=start + timedelta(minutes=50),
+            meeting_seconds=MEETING_SECONDS,
+        ),
+    )
+    return session, {t.name: t for t in tickets}
+
+
+def _sharpness_ratio(frame: np.ndarray, variant: str) -> float:
+    """Detail in the background (the shuttle model beside her) relative to detail in her face.
+
+    Both are measured at 320x240, and as a ratio, so that WebRTC scaling the video down under load does
+    not look like (or hide) a blur: only a background effect lowers the ratio.
+    """
+    small = np.asarray(Image.fromarray(frame).resize((320, 240), Image.Resampling.BILINEAR), dtype=np.float32)
+    gray = small @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    background = gray[10:130, 232:304]  # the shuttle model, right of her head
+    face = gray[30:100, 100:160]  # eyes, nose and mouth
+    if variant == "mirror":
+        background = gray[10:130, 16:88]
+        face = gray[30:100, 160:220]
+    return laplacian_variance(background) / max(laplacian_variance(face), 1e-6)
+
+
+async def _sharpness(page: Page, variant: str, samples: int = 3) -> float:
+    values = []
+    for _ in range(samples):
+        values.append(_sharpness_ratio(await capture_frame(page, PARTNER), variant))
+        await asyncio.sleep(0.3)
+    return float(np.median(values))
+
+
+async def _expect_partner_video(me: Attendee, partner: Attendee) -> None:
+    """The page decodes the partner's video at the camera's size, frames keep coming, and it is theirs."""
+    await wait_for_video_frames(me.page, PARTNER)
+    first = await video_stats(me.page, PARTNER)
+    assert first is not None
+    # Frames keep coming (generous timeout: the machine may be busy).
+    await me.page.wait_for_function(
+        "([sel, n]) => document.querySelector(sel).getVideoPlaybackQuality().totalVideoFrames >= n",
+        arg=[PARTNER, first["frames"] + 10],
+        timeout=20_000,
+    )
+    # Whose video: the frame looks like the partner's camera variant, not mine (the switch from the
+    # waiting slate may take a frame or two).
+    seen = None
+    for _ in range(20):
+        seen = closest_variant(await capture_frame(me.page, PARTNER))
+        if seen == partner.variant:
+            break
+        await asyncio.sleep(0.5)
+    assert seen == partner.variant, f"{me.name} sees {seen}, expected {partner.name}'s {partner.variant}"
+    stats = await video_stats(me.page, PARTNER)
+    assert stats is not None and not stats["paused"]
+    # The camera's 4:3 picture (the waiting slate is 16:9); WebRTC may scale it down while the sender's
+    # bandwidth estimate ramps up or its CPU is busy, never up.
+    assert stats["width"] * 3 == stats["height"] * 4, stats
+    assert 160 <= stats["width"] <= 640, stats
+
+
+async def _meeting_ends_at(page: Page) -> float:
+    value = await page.evaluate("window.speedmeet.meeting && window.speedmeet.meeting.ends_at")
+    assert isinstance(value, float | int)
+    return float(value)
+
+
+async def _expect_timer_shows_deadline(page: Page) -> None:
+    """The timer shows the time left to the server's deadline (machines may be slow: some slack)."""
+    shown, left = await page.evaluate(
+        """() => [document.querySelector('#meeting-timer').textContent,
+                  window.speedmeet.meeting.ends_at - (Date.now() / 1000 + window.speedmeet.offset)]"""
+    )
+    minutes, seconds = shown.split(":")
+    assert abs(int(minutes) * 60 + int(seconds) - left) <= 2.5, (shown, left)
+
+
+async def _timer_seconds(page: Page) -> int:
+    text = (await page.locator("#meeting-timer").inner_text()).strip()
+    minutes, seconds = text.split(":")
+    return int(minutes) * 60 + int(seconds)
+
+
+async def test_a_ticket_is_required(server: LiveServer, clips: dict[str, Path], shots: Shots) -> None:
+    session, tickets = await _event(server, -60, [("Olga Organiser", "Attendee")])
+    async with chromium(clips["plain"]) as browser:
+        _, page = await new_page(browser)
+        await page.goto(f"{server.base_url}/s/{session.id}")
+        await expect(page.get_by_role("heading", name="You need a ticket to join")).to_be_visible()
+        await expect(page.get_by_text("organisers included")).to_be_visible()
+        await shots.take(page, "no-ticket")
+        await page.goto(server.join_url(session.id, "not-a-ticket"))
+        await expect(page.get_by_role("heading", name="This ticket link is not valid")).to_be_visible()
+        await shots.take(page, "bad-ticket")
+        await page.goto(server.join_url(session.id + 100, tickets["Olga Organiser"].secret))
+        await expect(page.get_by_role("heading", name="This session does not exist")).to_be_visible()
+        # None of these pages asked for the camera or opened the signalling socket.
+        assert await page.evaluate("window.speedmeet.signalling") is None
+
+
+async def test_speed_networking_in_the_browser(
+    server: LiveServer, clips: dict[str, Path], driver: Playwright, clock: ShiftableClock, shots: Shots
+) -> None:
+    console: list[str] = []
+    people: dict[str, Attendee] = {}
+    browsers: dict[str, tuple[Browser, Page]] = {}
+    for name, (width, height) in (
+        ("Ada Lovelace", (1100, 800)),
+        ("Alan Turing", (1100, 800)),
+        ("Grace Hopper", (390, 844)),  # on a phone
+    ):
+        browser = await launch_chromium(driver, clips[VARIANT_OF[name]])
+        context, page = await new_page(browser, width=width, height=height, console=console)
+        await context.add_init_script(CHIME_PROBE)
+        browsers[name] = (browser, page)
+    # The session starts a few seconds from now: long enough to see the page before the start.
+    session, tickets = await _event(
+        server, 5, [("Ada Lovelace", "Attendee"), ("Alan Turing", "Sponsor"), ("Grace Hopper", "Attendee")]
+    )
+    # A pre-session image, as the organiser would upload it.
+    image = Image.fromarray(astronaut_frame(0, 2)).resize((320, 240))
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    await _upload_pre_session(server, session.id, buf.getvalue())
+
+    for name, (browser, page) in browsers.items():
+        people[name] = Attendee(name, VARIANT_OF[name], tickets[name], browser, page)
+    ada, alan, grace = people["Ada Lovelace"], people["Alan Turing"], people["Grace Hopper"]
+
+    # Before the start: title, pre-session image and a countdown; then the page switches by itself.
+    for a in (ada, alan):
+        await a.page.goto(server.join_url(session.id, a.ticket.secret))
+    await expect(ada.page.get_by_role("heading", name="Morning networking")).to_be_visible()
+    await expect(ada.page.get_by_role("img", name="Picture for Morning networking")).to_be_visible()
+    await expect(ada.page.get_by_role("timer")).to_have_text(re.compile(r"^0:0\d$"))
+    await shots.take(ada.page, "upcoming")
+    for a in (ada, alan):
+        await expect(a.button("I'm Ready")).to_be_enabled(timeout=20_000)
+    await shots.take(ada.page, "ready-screen")
+    assert await unnamed_controls(ada.page) == []
+
+    # Both press I'm Ready and are matched: chime, flash, partner card, partner's video.
+    await ada.button("I'm Ready").click()
+    await expect(ada.page.get_by_role("heading", name="Finding your next match")).to_be_visible()
+    await expect(ada.page.locator("#waiting-counts")).to_contain_text("waiting")
+    await shots.take(ada.page, "waiting")
+    await alan.button("I'm Ready").click()
+    for me, partner in ((ada, alan), (alan, ada)):
+        await expect(me.page.get_by_role("heading", name=partner.name)).to_be_visible(timeout=15_000)
+        await expect(me.page.locator("#partner-headline")).to_have_text(
+            f"{partner.name.split()[0]}'s headline"
+        )
+        # Screen readers hear it too.
+        await expect(me.page.locator("#announcer")).to_contain_text(f"You're matched with {partner.name}")
+        assert await me.page.evaluate("window.__chimes") >= 2  # two notes
+        assert "matched-flash" in (await me.page.locator("#stage").get_attribute("class") or "")
+    await expect(ada.page.locator("#partner-type")).to_have_text("Sponsor")
+    await expect(alan.page.locator("#partner-type")).to_have_text("Attendee")
+    await _expect_partner_video(ada, alan)
+    await _expect_partner_video(alan, ada)
+    await shots.take(ada.page, "matched-ada")
+    await shots.take(alan.page, "matched-alan")
+    assert await unnamed_controls(ada.page) == []
+
+    # The timer counts down, and both pages agree on the deadline.
+    first = await _timer_seconds(ada.page)
+    await expect(ada.page.locator("#meeting-timer")).not_to_have_text(
+        f"{first // 60}:{first % 60:02d}", timeout=10_000
+    )
+    second = await _timer_seconds(ada.page)
+    assert second < first, (first, second)
+    for a in (ada, alan):
+        await _expect_timer_shows_deadline(a.page)
+    assert 0 < second <= MEETING_SECONDS
+    assert abs(await _meeting_ends_at(ada.page) - await _meeting_ends_at(alan.page)) < 0.01
+    # Same machine, same clock: each page's correction to the server's clock is small.
+    for a in (ada, alan):
+        assert abs(await a.page.evaluate("window.speedmeet.offset")) < 1.0
+
+    # Extend: Ada offers, Alan sees Accept, accepts; the deadline moves by half the meeting length.
+    before = await _meeting_ends_at(ada.page)
+    await ada.button("Extend", exact=False).click()
+    await expect(ada.page.get_by_text("Extension requested")).to_be_visible()
+    accept = alan.page.get_by_role("button", name="Accept: Ada Lovelace wants to extend")
+    await expect(accept).to_be_visible()
+    await expect(alan.button("Decline extending the meeting")).to_be_visible()
+    await shots.take(alan.page, "extend-offered")
+    timer_before = await _timer_seconds(alan.page)
+    await accept.click()
+    for a in (ada, alan):
+        await a.page.wait_for_function(
+            "(t) => window.speedmeet.meeting && window.speedmeet.meeting.ends_at > t", arg=before + 1
+        )
+        assert await _meeting_ends_at(a.page) == pytest.approx(before + MEETING_SECONDS / 2, abs=0.01)
+        # No extensions left: the button is gone for good.
+        await expect(a.page.locator("#btn-extend")).to_be_hidden()
+    # The timers jumped: they show the time left to the new deadline, more than there was before.
+    for a in (ada, alan):
+        await _expect_timer_shows_deadline(a.page)
+    assert await _timer_seconds(alan.page) > timer_before
+
+    # Connect: "Requested" for the sender, "Accept" for the other, "Connected" for both after.
+    await ada.button("Connect with Alan Turing").click()
+    await expect(ada.button("Connection requested from Alan Turing")).to_be_disabled()
+    await expect(ada.button("Connection requested from Alan Turing")).to_have_text("Requested")
+    accept_connection = alan.button("Accept connection request from Ada Lovelace")
+    await expect(accept_connection).to_have_text("Accept")
+    await shots.take(alan.page, "connect-requested")
+    await accept_connection.click()
+    await expect(alan.button("Connected with Ada Lovelace")).to_have_text("Connected")
+    await expect(ada.button("Connected with Alan Turing")).to_have_text("Connected")
+
+    # Blur chosen by Alan shows up blurred in Ada's view of him (pixels of a captured frame).
+    sharp = await _sharpness(ada.page, alan.variant)
+    await alan.button("Background settings").click()
+    await expect(alan.page.get_by_role("heading", name="Background")).to_be_visible()
+    await alan.page.get_by_role("group", name="Background options").get_by_role("button", name="Blur").click()
+    await expect(
+        alan.page.get_by_role("group", name="Background options").get_by_role("button", name="Blur")
+    ).to_have_attribute("aria-pressed", "true")
+    await shots.take(alan.page, "background-panel")
+    await alan.page.keyboard.press("Escape")
+    await expect(alan.page.get_by_role("heading", name="Background")).to_be_hidden()
+    blurred = sharp
+    for _ in range(30):
+        await asyncio.sleep(0.5)
+        blurred = await _sharpness(ada.page, alan.variant, samples=1)
+        if blurred < 0.35 * sharp:
+            break
+    blurred = await _sharpness(ada.page, alan.variant)
+    await shots.take(ada.page, "partner-blurred")
+    assert blurred < 0.35 * sharp, f"background detail {sharp:.0f} -> {blurred:.0f}: not blurred"
+    assert closest_variant(await capture_frame(ada.page, PARTNER)) == alan.variant
+
+    # A reload resumes the meeting from the server's state.
+    ends_at = await _meeting_ends_at(alan.page)
+    await alan.page.reload()
+    await expect(alan.page.get_by_role("heading", name="Ada Lovelace")).to_be_visible(timeout=15_000)
+    assert await _meeting_ends_at(alan.page) == pytest.approx(ends_at, abs=0.01)
+    await expect(alan.button("Connected with Ada Lovelace")).to_be_visible()
+    await _expect_partner_video(alan, ada)
+
+    # Leave (the phone icon) ends only the meeting: both are back at the ready screen.
+    await ada.button("Leave meeting").click()
+    for a in (ada, alan):
+        await expect(a.button("I'm Ready")).to_be_visible(timeout=10_000)
+    await expect(ada.page.locator("#last-meeting")).to_have_text("You left the meeting with Alan Turing.")
+    await expect(alan.page.locator("#last-meeting")).to_have_text("Ada Lovelace left the meeting.")
+    await shots.take(alan.page, "after-leave")
+
+    # A third attendee (on a phone, using the keyboard) meets one of them; Ada and Alan just met, and the
+    # cooldown keeps them apart, so Grace meets Ada.
+    await grace.page.goto(server.join_url(session.id, grace.ticket.secret))
+    await expect(grace.button("I'm Ready")).to_be_enabled(timeout=15_000)
+    await shots.take(grace.page, "phone-ready")
+    for _ in range(30):
+        await grace.page.keyboard.press("Tab")
+        if await grace.page.evaluate("document.activeElement && document.activeElement.id") == "btn-ready":
+            break
+    await grace.page.keyboard.press("Enter")
+    await expect(grace.page.get_by_role("heading", name="Finding your next match")).to_be_visible()
+    await ada.button("I'm Ready").click()
+    await expect(grace.page.get_by_role("heading", name="Ada Lovelace")).to_be_visible(timeout=15_000)
+    await expect(ada.page.get_by_role("heading", name="Grace Hopper")).to_be_visible()
+    await _expect_partner_video(grace, ada)
+    await _expect_partner_video(ada, grace)
+    await shots.take(grace.page, "phone-meeting")
+    width = await grace.page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 391, f"the meeting scrolls sideways at phone width ({width}px)"
+    assert await unnamed_controls(grace.page) == []
+
+    # Grace offers to extend, Ada declines: the offer disappears on both sides.
+    await grace.button("Extend", exact=False).click()
+    await ada.button("Decline extending the meeting").click()
+    for a in (ada, grace):
+        await expect(a.page.locator("#btn-extend")).to_be_hidden()
+        await expect(a.page.locator("#btn-extend-accept")).to_be_hidden()
+    await expect(grace.page.locator("#toast")).to_have_text("Ada Lovelace declined the extension")
+
+    # "Leave this Session" also ends only the meeting.
+    await grace.button("Leave this Session").click()
+    for a in (ada, grace):
+        await expect(a.button("I'm Ready")).to_be_visible(timeout=10_000)
+
+    # The session ends (the rooms' clock jumps past its end): everyone sees whom they met.
+    clock.shift = session.ends_at.timestamp() - clock() + 1
+    for a in (ada, alan, grace):
+        await expect(a.page.get_by_role("heading", name="The session is over")).to_be_visible(timeout=10_000)
+    over = ada.page.locator("#over-matches")
+    await expect(over.get_by_text("Alan Turing")).to_be_visible()
+    await expect(over.get_by_text("Grace Hopper")).to_be_visible()
+    await expect(over.get_by_role("button", name="Connected with Alan Turing")).to_be_visible()
+    await expect(alan.page.locator("#over-matches").get_by_text("Ada Lovelace")).to_be_visible()
+    await expect(grace.page.locator("#over-matches").get_by_text("Ada Lovelace")).to_be_visible()
+    await shots.take(ada.page, "session-over")
+
+    # Connect from the matches list, after the meeting.
+    await over.get_by_role("button", name="Connect with Grace Hopper").click()
+    await expect(over.get_by_role("button", name="Connection requested from Grace Hopper")).to_be_visible()
+    grace_over = grace.page.locator("#over-matches")
+    await grace_over.get_by_role("button", name="Accept connection request from Ada Lovelace").click()
+    await expect(grace_over.get_by_role("button", name="Connected with Ada Lovelace")).to_be_visible()
+    await expect(over.get_by_role("button", name="Connected with Grace Hopper")).to_be_visible()
+
+    # View Matches brings the list back.
+    await ada.button("View Matches").click()
+    dialog = ada.page.get_by_role("dialog", name="Your matches")
+    await expect(dialog).to_be_visible()
+    await expect(dialog.get_by_role("listitem")).to_have_count(2)
+    await shots.take(ada.page, "view-matches")
+    await ada.page.keyboard.press("Escape")
+    await expect(dialog).to_be_hidden()
+
+    for a in people.values():
+        await a.browser.close()
+    errors = [c for c in console if "pageerror" in c]
+    assert errors == []
+
+
+async def _upload_pre_session(server: LiveServer, session_id: int, png: bytes) -> None:
+    import aiohttp
+
+    async with (
+        aiohttp.ClientSession() as http,
+        http.put(
+            f"{server.base_url}/api/admin/sessions/{session_id}/pre-session-media",
+            data=png,
+            headers={"Authorization": f"Bearer {server.admin_token}", "Content-Type": "image/png"},
+        ) as response,
+    ):
+        assert response.status == 200, await response.text()
