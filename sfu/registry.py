@@ -63,6 +63,29 @@ class RoomRegistry:
         room = self._rooms.get(session_id)
         return room.live() if room is not None else None
 
+    async def connect(self, event_id: int, by_ticket_id: int, other_ticket_id: int) -> bool:
+        """Ask to connect (asking back accepts) through a live room of the event that `by_ticket_id`
+        joined, so that room's matcher stays the source of truth and both attendees hear of it at once.
+        Only one room takes it (another would restate an older state). False when none does."""
+        if self._closed:
+            return False
+        by, other = str(by_ticket_id), str(other_ticket_id)
+
+        def rank(room: SessionRoom) -> tuple[bool, bool]:
+            # Rooms where the other attendee is too, connected first: they see the change live.
+            them = room.participants.get(other)
+            return them is None, them is None or them.connection is None
+
+        rooms = [
+            room
+            for room in self._rooms.values()
+            if room.session.event_id == event_id and by in room.participants
+        ]
+        for room in sorted(rooms, key=rank):
+            if await room.request_connection(by, other):
+                return True
+        return False
+
     async def room_for(self, session: SessionRecord, attendee: str) -> SessionRoom:
         """The room `attendee` may join now; raises JoinRefused when the session is not live (an attendee
         whose meeting is still running after the session's end may come back to it)."""

@@ -388,6 +388,28 @@ class SessionRoom:
                 raise CommandRejected("bad_message", f"Unexpected message {msg.type}")
         await self._apply(events)
 
+    async def request_connection(self, attendee: str, other: str) -> bool:
+        """A connection request made away from the socket (the HTTP API), handled as the socket's
+        `connect_request` is: the matcher decides (asking back accepts), both attendees get
+        `connection`, and the row is written before this returns. False when this room cannot take
+        it (the attendee never joined it, or its matcher refuses): the store's rules then answer."""
+        async with self._lock:
+            participant = self.participants.get(attendee)
+            if self._stopped or participant is None:
+                return False
+            try:
+                await self._command(participant, p.ConnectRequest(ticket_id=int(other)))
+            except (MatcherError, CommandRejected) as exc:
+                logger.debug(
+                    "session %d: connection %s -> %s left to the store: %s",
+                    self.session.id,
+                    attendee,
+                    other,
+                    exc,
+                )
+                return False
+            return True
+
     def _state(self, attendee: str) -> AttendeeState:
         return self.matcher.view(attendee).state
 

@@ -10,11 +10,11 @@ from aiohttp import web
 from web import schemas as s
 from web.admin_api import store_upload
 from web.auth import check_ticket_event, require_ticket
-from web.errors import NotFound
+from web.errors import Conflict, NotFound
 from web.json_io import no_content, path_id, respond
-from web.keys import CONFIG_KEY, MEDIA_FILES_KEY, STORE_KEY
+from web.keys import CONFIG_KEY, LIVE_ROOMS_KEY, MEDIA_FILES_KEY, STORE_KEY
 from web.route import Route
-from web.store import SessionRecord, TicketRecord
+from web.store import ConnectionView, SessionRecord, Store, TicketRecord
 from web.views import asset_out, connection_out, match_out, me_out, media_out
 
 TAG = "attendee"
@@ -76,10 +76,23 @@ async def post_connection(request: web.Request) -> web.Response:
     other = await store.get_ticket(other_id)
     if other is None or other.event_id != ticket.event_id:
         raise NotFound(f"ticket {other_id} not found")
-    await store.request_connection(ticket.id, other.id, datetime.now(UTC))
-    views = await store.connections_for_ticket(ticket.id)
-    view = next(v for v in views if v.other_ticket_id == other.id)
+    # A live room the attendee joined takes it through its matcher: both pages hear of it at once and
+    # the matcher and the store agree. Otherwise (or if the room could not write its row, which it
+    # logs) the store decides, with the same rules: only people who met, no blocks, idempotent.
+    rooms = request.app.get(LIVE_ROOMS_KEY)
+    handled = rooms is not None and await rooms.connect(ticket.event_id, ticket.id, other.id)
+    view = await _connection_with(store, ticket.id, other.id) if handled else None
+    if view is None:
+        await store.request_connection(ticket.id, other.id, datetime.now(UTC))
+        view = await _connection_with(store, ticket.id, other.id)
+    if view is None:
+        raise Conflict(f"the connection with ticket {other.id} could not be saved; try again")
     return respond(connection_out(view))
+
+
+async def _connection_with(store: Store, ticket_id: int, other_id: int) -> ConnectionView | None:
+    views = await store.connections_for_ticket(ticket_id)
+    return next((v for v in views if v.other_ticket_id == other_id), None)
 
 
 async def get_backgrounds(request: web.Request) -> web.Response:

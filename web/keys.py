@@ -14,10 +14,16 @@ from web.store import Store
 
 
 class LiveRooms(Protocol):
-    """What the media plane offers the admin API about running sessions."""
+    """What the media plane offers the HTTP API about running sessions."""
 
     def live_summary(self, session_id: int) -> Mapping[str, Any] | None:
         """Live counts for a session's room as JSON-able values; None when no room runs for it."""
+        ...
+
+    async def connect(self, event_id: int, by_ticket_id: int, other_ticket_id: int) -> bool:
+        """Ask to connect (asking back accepts) through a live room of the event that knows both
+        attendees, so both hear of it at once and the room writes the row before this returns.
+        False when no live room took it: the caller then writes to the store itself."""
         ...
 
 

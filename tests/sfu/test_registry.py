@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import aiohttp
-from conftest import COLOURS, ShiftedClock, seed, start_server
+from conftest import COLOURS, PeerFactory, Server, ShiftedClock, seed, start_server
 
 from sfu import protocol as p
 from sfu.synthetic_peer import SyntheticPeer
@@ -129,3 +130,119 @@ async def test_live_summary_counts_the_room(tmp_path: Path) -> None:
         if a is not None:
             await a.close()
         await runner.cleanup()
+
+
+async def post_connection(server: Server, secret: str, other_ticket_id: int) -> tuple[int, dict[str, Any]]:
+    """`POST /api/me/connections/{other}` as the ticket holder: (status, JSON body)."""
+    url = f"{server.base_url}/api/me/connections/{other_ticket_id}"
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(url, headers={"X-Ticket": secret}) as response,
+    ):
+        return response.status, await response.json()
+
+
+async def meet_and_part(a: SyntheticPeer, b: SyntheticPeer) -> None:
+    await a.ready()
+    await b.ready()
+    await a.wait_for("matched")
+    await b.wait_for("matched")
+    await a.leave()
+    await a.wait_for("meeting_ended")
+    await b.wait_for("meeting_ended")
+
+
+async def no_connection_message_after(peer: SyntheticPeer) -> None:
+    """Nothing about connections reached `peer` before the answer to a ping sent now."""
+    since = len(peer.messages)
+    await peer.ping()
+    await peer.wait_for("pong", since=since)
+    assert [m for m in peer.messages[since:] if m.type == "connection"] == []
+
+
+async def test_http_connection_request_and_accept_go_through_the_live_room(
+    server: Server, peers: PeerFactory
+) -> None:
+    a, b = await peers(0), await peers(1)
+    ta, tb = server.tickets[0], server.tickets[1]
+    await meet_and_part(a, b)
+    room = server.rooms.get(server.session_id)
+    assert room is not None
+
+    # A asks over HTTP after the meeting: B's page hears of it at once, as does A's own.
+    status, body = await post_connection(server, ta.secret, tb.id)
+    assert status == 200, body
+    assert (body["person"]["ticket_id"], body["state"], body["requested_by_me"]) == (tb.id, "requested", True)
+    for peer, other, by in ((b, ta, "partner"), (a, tb, "me")):
+        message = await peer.wait_for("connection")
+        assert isinstance(message, p.Connection)
+        assert (message.connection.ticket_id, message.connection.state, message.connection.requested_by) == (
+            other.id,
+            "requested",
+            by,
+        )
+        assert message.partner is not None and message.partner.name == other.name
+    assert [(c.other, c.state.value, c.requested_by) for c in room.matcher.view(str(tb.id)).connections] == [
+        (str(ta.id), "requested", str(ta.id))
+    ]
+    # The row is written before the answer.
+    rows = await server.store.connections_for_event(server.event_id)
+    assert [(r.state, r.requested_by) for r in rows] == [("requested", ta.id)]
+
+    # Asking again changes nothing and tells nobody anything new.
+    status, body = await post_connection(server, ta.secret, tb.id)
+    assert status == 200 and body["state"] == "requested"
+    await no_connection_message_after(b)
+
+    # B accepts over HTTP (asking back): A sees it accepted, the matcher and the store agree.
+    status, body = await post_connection(server, tb.secret, ta.id)
+    assert status == 200, body
+    assert (body["state"], body["requested_by_me"], body["email"]) == ("accepted", False, ta.email)
+    for peer in (a, b):
+        accepted = await peer.wait_for("connection")
+        assert isinstance(accepted, p.Connection) and accepted.connection.state == "accepted"
+    view = room.matcher.view(str(ta.id))
+    assert [(c.other, c.state.value, c.requested_by) for c in view.connections] == [
+        (str(tb.id), "accepted", str(ta.id))
+    ]
+    rows = await server.store.connections_for_event(server.event_id)
+    assert [(r.state, r.requested_by, r.accepted_at is not None) for r in rows] == [("accepted", ta.id, True)]
+    assert room.live()["connections_accepted"] == 1
+
+    # Once accepted, either side asking again is a no-op; a socket's own request agrees.
+    for secret, other in ((ta.secret, tb.id), (tb.secret, ta.id)):
+        status, body = await post_connection(server, secret, other)
+        assert status == 200 and body["state"] == "accepted"
+    await no_connection_message_after(a)
+
+    # A page opened afresh shows the same state as the messages did.
+    welcome = await b.reconnect()
+    assert [(c.ticket_id, c.state, c.requested_by) for c in welcome.connections] == [
+        (ta.id, "accepted", "partner")
+    ]
+
+
+async def test_http_connection_rules_hold_with_a_live_room(server: Server, peers: PeerFactory) -> None:
+    a, b, c = await peers(0), await peers(1), await peers(2)
+    ta, tb, tc = server.tickets[0], server.tickets[1], server.tickets[2]
+    await meet_and_part(a, b)
+
+    # Never met (both in the room, or one of them never joined it): refused, nothing sent or stored.
+    for secret, other in ((ta.secret, tc.id), (tc.secret, ta.id), (server.tickets[3].secret, ta.id)):
+        status, body = await post_connection(server, secret, other)
+        assert status == 403 and "met" in body["error"], body
+    # Oneself; an unknown ticket.
+    status, body = await post_connection(server, ta.secret, ta.id)
+    assert status == 422 and body["error"], body
+    status, body = await post_connection(server, ta.secret, 999_999)
+    assert status == 404 and body["error"], body
+    # A block (made in the room) rules it out too.
+    await b.block(ta.id)
+    await b.wait_for("blocked")
+    status, body = await post_connection(server, ta.secret, tb.id)
+    assert status == 403 and body["error"], body
+    for peer in (a, b, c):
+        await no_connection_message_after(peer)
+    assert await server.store.connections_for_event(server.event_id) == []
+    room = server.rooms.get(server.session_id)
+    assert room is not None and room.live()["connections_requested"] == 0
