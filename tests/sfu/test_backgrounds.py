@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import io
 
-from conftest import COLOURS, PeerFactory, Server
 from PIL import Image
+from sfu_server import COLOURS, PeerFactory, Server
 from sfu_testing import wait_until
 
 from sfu import protocol as p

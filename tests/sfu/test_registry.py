@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from conftest import COLOURS, PeerFactory, Server, ShiftedClock, seed, start_server
+from sfu_server import COLOURS, PeerFactory, Server, ShiftedClock, seed, start_server
 
 from sfu import protocol as p
 from sfu.synthetic_peer import SyntheticPeer

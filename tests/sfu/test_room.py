@@ -7,7 +7,7 @@ import random
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
-from conftest import COLOURS, TONES, PeerFactory, Server
+from sfu_server import COLOURS, TONES, PeerFactory, Server
 from sfu_testing import eventually
 
 from sfu import protocol as p

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import pytest
-from conftest import PeerFactory, Server
+from sfu_server import PeerFactory, Server
 
 from sfu import protocol as p
 from sfu.synthetic_peer import PeerError, SyntheticPeer

@@ -6,7 +6,7 @@ import asyncio
 
 import av
 import numpy as np
-from conftest import PeerFactory, Server
+from sfu_server import PeerFactory, Server
 
 from sfu.synthetic_peer import PatternVideoTrack, ToneAudioTrack, summarise_audio, summarise_video
 
