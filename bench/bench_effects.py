@@ -1,0 +1,205 @@
+"""Virtual backgrounds: server CPU time per video frame, against the cost of the transcode itself.
+
+A 640x480 clip of a real person (scikit-image's astronaut, swaying and nodding) is encoded to VP8 once with
+aiortc's encoder. Each variant then does what the server does with an attendee's video, frame by frame:
+decode (aiortc's VP8 decoder), optionally apply an effect, encode again (aiortc's VP8 encoder, realtime
+settings, its starting bitrate). Variants:
+
+1. floor: decode + encode only (what forwarding costs with no effect);
+2. naive: full-resolution segmentation every frame (MediaPipe's selfie segmentation solution on the
+   640x480 RGB picture), a full-resolution Gaussian blur, float compositing in numpy: a first attempt;
+3. ours: `effects.BackgroundProcessor` on the decoded yuv420p frames, for blur, colour and image.
+
+CPU time is `time.process_time()`: every thread of this process (codec threads, MediaPipe's and OpenCV's
+workers included), so it is what the server pays, not just the calling thread. Variants run in
+interleaved rounds so that a noisy machine slows them all alike; each figure is the median over rounds,
+and each ratio the median of the per-round ratios to that round's floor (with their range, to show the
+noise). The effect's own share (CPU time inside the effect call) is printed as well, and how often the
+model ran. Goal: ours at most 1.5x the floor for every effect.
+"""
+
+from __future__ import annotations
+
+import fractions
+import math
+import os
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import av
+import cv2
+import numpy as np
+from aiortc.codecs.vpx import Vp8Decoder, Vp8Encoder, vp8_depayload
+from aiortc.jitterbuffer import JitterFrame
+
+from effects import BackgroundEffect, BackgroundProcessor, SegmenterPool
+
+WIDTH, HEIGHT = 640, 480
+FPS = 30
+FRAMES = 90  # three seconds: a full sway there and back is 60 frames
+ROUNDS = 7
+GOAL = 1.5
+TIME_BASE = fractions.Fraction(1, 90_000)
+
+Effect = Callable[[av.VideoFrame], av.VideoFrame]
+
+
+def astronaut_clip(frames: int = FRAMES) -> list[np.ndarray]:
+    """RGB frames of the astronaut swaying sideways and nodding, a 640x480 window on a 680x680 picture."""
+    from skimage import data
+
+    picture = cv2.resize(data.astronaut(), (680, 680), interpolation=cv2.INTER_AREA)
+    clip = []
+    for index in range(frames):
+        phase = 2 * math.pi * index / 60
+        x0 = 20 + round(18 * math.sin(phase))
+        y0 = 40 + round(8 * math.sin(2 * phase))
+        clip.append(np.ascontiguousarray(picture[y0 : y0 + HEIGHT, x0 : x0 + WIDTH]))
+    return clip
+
+
+def encode_clip(clip: list[np.ndarray]) -> list[JitterFrame]:
+    """The clip as the server receives it: one VP8 frame per picture (frame 0 a keyframe)."""
+    encoder = Vp8Encoder()
+    encoded = []
+    for index, rgb in enumerate(clip):
+        frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")
+        frame.pts = index * 90_000 // FPS
+        frame.time_base = TIME_BASE
+        payloads, timestamp = encoder.encode(frame)
+        encoded.append(JitterFrame(b"".join(vp8_depayload(p) for p in payloads), timestamp))
+    return encoded
+
+
+@dataclass
+class Variant:
+    name: str
+    effect: Effect | None
+    cpu: list[float] = field(default_factory=list)  # per round: CPU seconds per frame, whole pipeline
+    effect_cpu: list[float] = field(default_factory=list)  # per round: CPU seconds per frame in the effect
+    wall: list[float] = field(default_factory=list)
+    bytes_out: int = 0
+    frames: int = 0
+    processor: BackgroundProcessor | None = None
+
+
+def run_round(variant: Variant, encoded: list[JitterFrame]) -> None:
+    decoder, encoder = Vp8Decoder(), Vp8Encoder()
+    effect = variant.effect
+    frames = 0
+    effect_cpu = 0.0
+    bytes_out = 0
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    for packet in encoded:
+        for frame in decoder.decode(packet):
+            if effect is not None:
+                before = time.process_time()
+                frame = effect(frame)
+                effect_cpu += time.process_time() - before
+            payloads, _ = encoder.encode(frame)
+            bytes_out += sum(len(p) for p in payloads)
+            frames += 1
+    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    variant.cpu.append(cpu / frames)
+    variant.effect_cpu.append(effect_cpu / frames)
+    variant.wall.append(wall / frames)
+    variant.bytes_out = bytes_out
+    variant.frames += frames
+
+
+class NaiveBlur:
+    """What a first attempt looks like: BGR frames, MediaPipe's solution on the full picture every frame,
+    a full-resolution blur and float compositing."""
+
+    def __init__(self) -> None:
+        import mediapipe as mp
+
+        self._segmentation = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=1)
+
+    def __call__(self, frame: av.VideoFrame) -> av.VideoFrame:
+        bgr = frame.to_ndarray(format="bgr24")
+        mask = self._segmentation.process(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)).segmentation_mask
+        blurred = cv2.GaussianBlur(bgr, (55, 55), 0)
+        alpha = np.clip(mask, 0.0, 1.0)[..., None].astype(np.float64)
+        out = (bgr * alpha + blurred * (1.0 - alpha)).astype(np.uint8)
+        result = av.VideoFrame.from_ndarray(out, format="bgr24")
+        result.pts, result.time_base = frame.pts, frame.time_base
+        return result
+
+    def close(self) -> None:
+        self._segmentation.close()
+
+
+def main() -> None:
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    clip = astronaut_clip()
+    encoded = encode_clip(clip)
+    from skimage import data
+
+    picture = data.coffee()  # a photo (600x400) to fit behind the person by "cover"
+    pool = SegmenterPool(1)
+    processors = {
+        "blur": BackgroundProcessor(BackgroundEffect.blurred(0.5), segmenters=pool),
+        "colour": BackgroundProcessor(BackgroundEffect.solid((38, 50, 56)), segmenters=pool),
+        "image": BackgroundProcessor(BackgroundEffect.picture(picture), segmenters=pool),
+    }
+    naive = NaiveBlur()
+    variants = [
+        Variant("floor: decode + encode", None),
+        Variant("naive blur (reference)", naive),
+        *(
+            Variant(f"ours: {name}", processor.process_frame, processor=processor)
+            for name, processor in processors.items()
+        ),
+    ]
+    kbps = Vp8Encoder().target_bitrate // 1000
+    print(
+        f"{FRAMES} frames of {WIDTH}x{HEIGHT} VP8 (aiortc codecs, {kbps} kbps), {ROUNDS} interleaved rounds, "
+        f"median; {os.cpu_count()} CPU(s); cv2 threads {cv2.getNumThreads()}"
+    )
+    for variant in variants:  # warm-up: model loads, first keyframes, caches
+        run_round(variant, encoded[:10])
+        variant.cpu.clear()
+        variant.effect_cpu.clear()
+        variant.wall.clear()
+        variant.frames = 0
+    segmentations = {name: processor.segmentations for name, processor in processors.items()}
+    for _ in range(ROUNDS):
+        for variant in variants:
+            run_round(variant, encoded)
+    naive.close()
+    for processor in processors.values():
+        processor.close()
+    pool.close()
+
+    floor = variants[0].cpu
+    print(
+        f"{'variant':<26}{'CPU ms/frame':>13}{'x floor':>9}{'(range)':>13}{'effect ms':>10}{'wall ms':>9}"
+        f"{'model runs':>11}"
+    )
+    worst = 0.0
+    for variant in variants:
+        ratios = [cpu / base for cpu, base in zip(variant.cpu, floor, strict=True)]
+        ratio = statistics.median(ratios)
+        runs = "every"
+        if variant.processor is not None:
+            worst = max(worst, ratio)
+            name = variant.name.removeprefix("ours: ")
+            runs = f"{(variant.processor.segmentations - segmentations[name]) / variant.frames:.2f}/fr"
+        elif variant.effect is None:
+            runs = "-"
+        spread = f"({min(ratios):.2f}-{max(ratios):.2f})"
+        cpu_ms, effect_ms, wall_ms = (
+            statistics.median(values) * 1000 for values in (variant.cpu, variant.effect_cpu, variant.wall)
+        )
+        print(
+            f"{variant.name:<26}{cpu_ms:>13.2f}{ratio:>9.2f}{spread:>13}{effect_ms:>10.2f}{wall_ms:>9.2f}{runs:>11}"
+        )
+    verdict = "met" if worst <= GOAL else "NOT met"
+    print(f"goal: every effect at most {GOAL}x the floor: {verdict} (worst {worst:.2f}x)")
+
+
+if __name__ == "__main__":
+    main()
