@@ -12,10 +12,10 @@ costs one multiply and one add per plane:
 * colour: the term is the inverse mask scaled by the colour's value in each plane;
 * image: the picture fitted by "cover" (see `cover_fit`) and converted to the frame's planes once per
   frame size, times the inverse mask;
-* blur: each plane shrunk so a small Gaussian does the work of a large one, blurred and scaled back up.
-  The blur is weighted by the background mask (normalized convolution), so the person's colours do not
-  bleed into the blurred background around them as a ghostly halo. A blurred background one frame old
-  (between segmentations) cannot be told apart from a fresh one.
+* blur: the planes shrunk to a small grid, where a small Gaussian does the work of a large one, and
+  the result scaled back up. The blur is weighted by the background mask (normalized convolution), so
+  the person's colours do not bleed into the blurred background around them as a ghostly halo. A
+  blurred background one frame old (between segmentations) cannot be told apart from a fresh one.
 """
 
 from __future__ import annotations
@@ -32,8 +32,10 @@ _SCALE = 1.0 / 255.0
 # Blur strength 0..1 -> Gaussian sigma in pixels of a 640-wide frame.
 BLUR_SIGMA_MIN = 3.0
 BLUR_SIGMA_MAX = 24.0
-# Sigma of the blur actually run on the shrunk plane: about this, whatever the strength.
-_SMALL_SIGMA = 2.5
+# The blur runs on a small grid, where its sigma is about this many cells (a large blur on a coarse
+# grid, a light one on a finer grid), all planes stacked as the channels of one picture: U and V are
+# half size and need half the sigma, which on the common grid is the same sigma as Y's.
+_GRID_SIGMA = 2.0
 # Weight kept by person pixels in the background blur, so the normalization never divides by zero.
 _PERSON_WEIGHT = 0.01
 
@@ -68,7 +70,8 @@ class Backdrop:
         self.layout = layout
         self._colors: list[int] = []
         self._pictures: list[np.ndarray] = []
-        self._blur: list[tuple[tuple[int, int], float]] = []  # per plane: shrunk size, sigma there
+        self._blur_grid = (0, 0)  # size of the grid the blur runs on
+        self._blur_sigma = 0.0  # in grid cells
         self._terms: list[np.ndarray] | None = None  # bg * (255 - a) / 255 per plane, from prepare()
         if effect.kind is EffectKind.COLOR:
             for (width, height), values in zip(
@@ -82,12 +85,10 @@ class Backdrop:
             assert effect.image is not None
             self._pictures = layout.from_rgb(cover_fit(effect.image, layout.width, layout.height))
         else:
-            for width, height in layout.plane_sizes:
-                # Chroma planes are half size: half the sigma gives the same blur on the picture.
-                sigma = blur_sigma(effect.blur_strength, layout.width) * width / layout.width
-                factor = max(1.0, sigma / _SMALL_SIGMA)
-                small = (max(2, round(width / factor)), max(2, round(height / factor)))
-                self._blur.append((small, sigma * small[0] / width))
+            sigma = blur_sigma(effect.blur_strength, layout.width)
+            scale = min(1.0, _GRID_SIGMA / sigma)  # grid cells per frame pixel
+            self._blur_grid = (max(4, round(layout.width * scale)), max(4, round(layout.height * scale)))
+            self._blur_sigma = sigma * self._blur_grid[0] / layout.width
 
     @property
     def prepared(self) -> bool:
@@ -107,23 +108,7 @@ class Backdrop:
             for mask, picture in zip(masks, self._pictures, strict=True):
                 terms.append(cv2.multiply(picture, mask.inverse, scale=_SCALE))
         else:
-            # The background term is made at the mask's own resolution and scaled up once: the blurred
-            # picture is smooth there, so this matches blur * (255 - alpha) at full size, for a fraction
-            # of the work.
-            weights: dict[tuple[int, int, int, float], tuple[np.ndarray, np.ndarray]] = {}
-            background = cv2.subtract(np.full_like(person, 255), person)
-            person_size = (person.shape[1], person.shape[0])
-            for plane, (small, sigma) in zip(planes, self._blur, strict=True):
-                blurred = cv2.resize(
-                    self._blurred(plane, person, small, sigma, weights),
-                    person_size,
-                    interpolation=cv2.INTER_LINEAR,
-                )
-                inverse = background if blurred.ndim == 2 else cv2.merge([background] * blurred.shape[2])
-                term = cv2.multiply(blurred, inverse, scale=_SCALE)
-                terms.append(
-                    cv2.resize(term, (plane.shape[1], plane.shape[0]), interpolation=cv2.INTER_LINEAR)
-                )
+            terms = self._blur_terms(planes, person)
         self._terms = terms
 
     def compose(self, planes: list[np.ndarray], masks: list[PlaneMask], out: list[np.ndarray]) -> None:
@@ -134,29 +119,34 @@ class Backdrop:
             cv2.multiply(plane, mask.alpha, dst=dst, scale=_SCALE)
             cv2.add(dst, term, dst=dst)
 
-    @staticmethod
-    def _blurred(
-        plane: np.ndarray,
-        person: np.ndarray,
-        small: tuple[int, int],
-        sigma: float,
-        weights: dict[tuple[int, int, int, float], tuple[np.ndarray, np.ndarray]],
-    ) -> np.ndarray:
+    def _blur_terms(self, planes: list[np.ndarray], person: np.ndarray) -> list[np.ndarray]:
+        """blur * (255 - alpha) / 255 for each plane. The term is made at the mask's own resolution and
+        scaled up once: the blurred picture is smooth there, so this matches the product at full size
+        for a fraction of the work."""
+        grid = self._blur_grid
+        shrunk = [shrink(plane, *grid) for plane in planes]
+        stack = shrunk[0] if len(shrunk) == 1 else cv2.merge(shrunk)
+        channels = 1 if stack.ndim == 2 else stack.shape[2]
+        # Background weight: 1 on the background, _PERSON_WEIGHT on the person; its blur normalizes.
+        weight: np.ndarray = cv2.resize(person, grid, interpolation=cv2.INTER_AREA).astype(np.float32)
+        weight *= (_PERSON_WEIGHT - 1.0) / 255.0
+        weight += 1.0
+        sigma = self._blur_sigma
         ksize = 2 * math.ceil(3.0 * sigma) + 1
-        channels = 1 if plane.ndim == 2 else plane.shape[2]
-        key = (*small, channels, round(sigma, 3))  # the planes of a frame usually share one shrunk size
-        if key not in weights:
-            # Background weight: 1 on the background, _PERSON_WEIGHT on the person; and its blur, the
-            # normalization.
-            weight: np.ndarray = cv2.resize(person, small, interpolation=cv2.INTER_LINEAR).astype(np.float32)
-            weight *= (_PERSON_WEIGHT - 1.0) / 255.0
-            weight += 1.0
-            if channels > 1:
-                weight = cv2.merge([weight] * channels)
-            weights[key] = (weight, cv2.GaussianBlur(weight, (ksize, ksize), sigma))
-        weight, norm = weights[key]
-        shrunk = shrink(plane, *small).astype(np.float32)
-        cv2.multiply(shrunk, weight, dst=shrunk)
-        blurred = cv2.GaussianBlur(shrunk, (ksize, ksize), sigma)
-        cv2.divide(blurred, norm, dst=blurred)
-        return cv2.convertScaleAbs(blurred)
+        norm = cv2.GaussianBlur(weight, (ksize, ksize), sigma)
+        if channels > 1:
+            weight, norm = cv2.merge([weight] * channels), cv2.merge([norm] * channels)
+        blurred = cv2.GaussianBlur(cv2.multiply(stack, weight, dtype=cv2.CV_32F), (ksize, ksize), sigma)
+        blurred = cv2.convertScaleAbs(cv2.divide(blurred, norm))
+        size = (person.shape[1], person.shape[0])
+        background = cv2.subtract(np.full_like(person, 255), person)
+        if channels > 1:
+            background = cv2.merge([background] * channels)
+        term = cv2.multiply(
+            cv2.resize(blurred, size, interpolation=cv2.INTER_LINEAR), background, scale=_SCALE
+        )
+        parts = [term] if len(planes) == 1 else list(cv2.split(term))
+        return [
+            cv2.resize(part, (plane.shape[1], plane.shape[0]), interpolation=cv2.INTER_LINEAR)
+            for part, plane in zip(parts, planes, strict=True)
+        ]
