@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import av
 
+from sfu.loadtest.arrival import arrival
 from sfu.loadtest.stamp import read_stamp
 from sfu.loadtest.tracks import SendLog
 
@@ -125,6 +126,7 @@ class VideoProbe:
             record.sent_at_end = feed.frames_sent()
 
     def on_frame(self, frame: av.VideoFrame, at: float) -> None:
+        at = arrival(frame, at)
         self.frames += 1
         record, feed = self._current, self._feed
         if record is None or feed is None:

@@ -28,6 +28,7 @@ from urllib.parse import parse_qs, urlsplit
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
+from sfu.loadtest.arrival import install as install_arrival_stamps
 from sfu.loadtest.attendee import SyntheticAttendee
 from sfu.loadtest.media import LoadMedia, VideoMode
 from sfu.loadtest.profile import Profile
@@ -336,6 +337,7 @@ class LoadTest:
 
     async def run(self) -> dict[str, Any]:
         config = self.config
+        install_arrival_stamps()
         media_task = asyncio.get_running_loop().run_in_executor(
             None, LoadMedia.build, config.video, config.width, config.height, config.fps, config.bitrate
         )

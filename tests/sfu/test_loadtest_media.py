@@ -9,8 +9,10 @@ import av
 import numpy as np
 import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection
-from aiortc.mediastreams import MediaStreamError
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
+from sfu.loadtest.arrival import arrival
+from sfu.loadtest.arrival import install as install_arrival_stamps
 from sfu.loadtest.clip import ClipError, EncodedClip, astronaut_rgb, encoded_opus_loop
 from sfu.loadtest.media import LoadMedia, VideoMode
 from sfu.loadtest.probe import MAX_LATENCY_SECONDS, PartnerFeed, VideoProbe
@@ -168,3 +170,41 @@ def test_report_helpers() -> None:
 
     samples = [Sample(1.0, 4.0), Sample(None, 4.0), Sample(3.0, 4.0)]
     assert steady_rate(samples, "server_cpu_seconds") == 0.5
+
+
+async def test_decoded_frames_carry_their_decode_time(clip: EncodedClip) -> None:
+    install_arrival_stamps()
+    install_arrival_stamps()  # idempotent
+    config = RTCConfiguration(iceServers=[])
+    sender, receiver = RTCPeerConnection(config), RTCPeerConnection(config)
+    got: list[tuple[av.VideoFrame, float]] = []
+    done = asyncio.Event()
+
+    async def consume(track: MediaStreamTrack) -> None:
+        while len(got) < 5:
+            frame = await track.recv()
+            if isinstance(frame, av.VideoFrame):
+                got.append((frame, time.monotonic()))
+        done.set()
+
+    tasks: list[asyncio.Task[None]] = []
+    receiver.on("track", lambda t: tasks.append(asyncio.create_task(consume(t), name="consume-video")))
+    try:
+        sender.addTrack(EncodedVideoTrack(clip, fps=30.0))
+        await sender.setLocalDescription(await sender.createOffer())
+        await receiver.setRemoteDescription(sender.localDescription)
+        await receiver.setLocalDescription(await receiver.createAnswer())
+        await sender.setRemoteDescription(receiver.localDescription)
+        await asyncio.wait_for(done.wait(), 20)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await sender.close()
+        await receiver.close()
+    for frame, received in got:
+        assert isinstance(frame.opaque, float) and frame.opaque <= received
+        assert arrival(frame, 0.0) == frame.opaque
+        assert read_stamp(frame) in range(len(clip))
+    unstamped = av.VideoFrame.from_ndarray(np.zeros((24, 16), np.uint8), format="yuv420p")
+    assert arrival(unstamped, 7.5) == 7.5
