@@ -10,12 +10,13 @@ settings, its starting bitrate). Variants:
    640x480 RGB picture), a full-resolution Gaussian blur, float compositing in numpy: a first attempt;
 3. ours: `effects.BackgroundProcessor` on the decoded yuv420p frames, for blur, colour and image.
 
-CPU time is `time.process_time()`: every thread of this process (codec threads, MediaPipe's and OpenCV's
-workers included), so it is what the server pays, not just the calling thread. Variants run in
-interleaved rounds so that a noisy machine slows them all alike; each figure is the median over rounds,
-and each ratio the median of the per-round ratios to that round's floor (with their range, to show the
-noise). The effect's own share (CPU time inside the effect call) is printed as well, and how often the
-model ran. Goal: ours at most 1.5x the floor for every effect.
+OpenCV runs single-threaded, as `BackgroundProcessor` sets it up by default for a server (the floor does
+not use OpenCV). CPU time is `time.process_time()`: every thread of this process (codec threads,
+MediaPipe's and OpenCV's workers included), so it is what the server pays, not just the calling thread.
+Variants run in interleaved rounds so that a noisy machine slows them all alike; each figure is the
+median over rounds, and each ratio the median of the per-round ratios to that round's floor (with their
+range, to show the noise). The effect's own share (CPU time inside the effect call) is printed as well,
+and how often the model ran. Goal: ours at most 1.5x the floor for every effect.
 """
 
 from __future__ import annotations

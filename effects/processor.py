@@ -62,6 +62,11 @@ class BackgroundProcessor:
     is unchanged since the last segmentation), only every `segment_every_still` frames: a still
     person's mask does not go stale, and a listener sitting still costs less. After a gap of
     `stale_after` seconds between frames the mask is made afresh.
+
+    `opencv_threads` sets OpenCV's worker threads for the whole process (`cv2.setNumThreads`): a server
+    runs each stream's effect in a worker of its own, and OpenCV splitting every small resize and blur
+    over more threads only adds overhead (about half a millisecond of CPU per 640x480 frame, measured
+    by `bench/bench_effects.py`). None leaves the setting alone.
     """
 
     def __init__(
@@ -73,6 +78,7 @@ class BackgroundProcessor:
         segment_every_still: int = DEFAULT_SEGMENT_EVERY_STILL,
         smoother: MaskSmoother | None = None,
         stale_after: float = STALE_MASK_SECONDS,
+        opencv_threads: int | None = 1,
     ) -> None:
         for name, value in (("segment_every", segment_every), ("segment_every_still", segment_every_still)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -81,6 +87,8 @@ class BackgroundProcessor:
             raise InvalidSetting("segment_every_still must be at least segment_every")
         if not stale_after > 0:
             raise InvalidSetting(f"stale_after must be positive, got {stale_after!r}")
+        if opencv_threads is not None and cv2.getNumThreads() != opencv_threads:
+            cv2.setNumThreads(opencv_threads)
         self._effect = BackgroundEffect.none()
         if effect is not None:
             self.set_effect(effect)

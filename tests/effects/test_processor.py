@@ -423,3 +423,14 @@ def test_close_is_final_and_idempotent(segmenters: SegmenterPool) -> None:
         BackgroundProcessor(segment_every_still=True)
     with pytest.raises(InvalidSetting):
         BackgroundProcessor(stale_after=0)
+
+
+def test_opencv_runs_single_threaded_unless_told_otherwise() -> None:
+    cv2.setNumThreads(2)
+    try:
+        BackgroundProcessor(opencv_threads=None).close()
+        assert cv2.getNumThreads() == 2
+        BackgroundProcessor().close()
+        assert cv2.getNumThreads() == 1
+    finally:
+        cv2.setNumThreads(1)
