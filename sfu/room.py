@@ -813,4 +813,28 @@ class SessionRoom:
             "video_frames_in": sum(pt.video.frames_in for pt in self.participants.values()),
             "video_frames_out": sum(c.video_out.frames_sent for c in connections if c.video_out is not None),
             "store_errors": self.store_errors,
+            "server_time": self._clock(),
+            "meetings": self._running_meetings(),
         }
+
+    def _running_meetings(self) -> list[dict[str, object]]:
+        """The meetings in progress, for the organiser's live view (names, deadline, extensions)."""
+        running: list[tuple[float, dict[str, object]]] = []
+        for participant in self.participants.values():
+            partner = participant.partner
+            if partner is None or participant.attendee > partner.attendee:
+                continue  # not in a meeting, or listed from the other side
+            meeting = self.matcher.view(participant.attendee).meeting
+            if meeting is None:
+                continue
+            item: dict[str, object] = {
+                "meeting_id": meeting.meeting_id,
+                "a": {"ticket_id": participant.ticket_id, "name": participant.card.name},
+                "b": {"ticket_id": partner.ticket_id, "name": partner.card.name},
+                "started_at": meeting.started_at,
+                "ends_at": meeting.ends_at,
+                "extensions": meeting.extensions,
+            }
+            running.append((meeting.ends_at, item))
+        running.sort(key=lambda pair: pair[0])
+        return [item for _, item in running]
