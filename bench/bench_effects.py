@@ -13,7 +13,7 @@ settings, its starting bitrate). Variants:
 OpenCV runs single-threaded, as `BackgroundProcessor` sets it up by default for a server (the floor does
 not use OpenCV). CPU time is `time.process_time()`: every thread of this process (codec threads,
 MediaPipe's and OpenCV's workers included), so it is what the server pays, not just the calling thread.
-Variants run in interleaved rounds so that a noisy machine slows them all alike; each figure is the
+Variants take turns every few frames, so that a noisy machine slows them all alike; each figure is the
 median over rounds, and each ratio the median of the per-round ratios to that round's floor (with their
 range, to show the noise). The effect's own share (CPU time inside the effect call) is printed as well,
 and how often the model ran. Goal: ours at most 1.5x the floor for every effect.
@@ -41,6 +41,7 @@ WIDTH, HEIGHT = 640, 480
 FPS = 30
 FRAMES = 90  # three seconds: a full sway there and back is 60 frames
 ROUNDS = 7
+CHUNK = 10  # frames a variant runs before the next one takes its turn
 GOAL = 1.5
 TIME_BASE = fractions.Fraction(1, 90_000)
 
@@ -78,36 +79,52 @@ def encode_clip(clip: list[np.ndarray]) -> list[JitterFrame]:
 class Variant:
     name: str
     effect: Effect | None
+    processor: BackgroundProcessor | None = None
     cpu: list[float] = field(default_factory=list)  # per round: CPU seconds per frame, whole pipeline
     effect_cpu: list[float] = field(default_factory=list)  # per round: CPU seconds per frame in the effect
     wall: list[float] = field(default_factory=list)
-    bytes_out: int = 0
     frames: int = 0
-    processor: BackgroundProcessor | None = None
 
 
-def run_round(variant: Variant, encoded: list[JitterFrame]) -> None:
-    decoder, encoder = Vp8Decoder(), Vp8Encoder()
-    effect = variant.effect
-    frames = 0
-    effect_cpu = 0.0
-    bytes_out = 0
-    wall0, cpu0 = time.perf_counter(), time.process_time()
-    for packet in encoded:
-        for frame in decoder.decode(packet):
-            if effect is not None:
-                before = time.process_time()
-                frame = effect(frame)
-                effect_cpu += time.process_time() - before
-            payloads, _ = encoder.encode(frame)
-            bytes_out += sum(len(p) for p in payloads)
-            frames += 1
-    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-    variant.cpu.append(cpu / frames)
-    variant.effect_cpu.append(effect_cpu / frames)
-    variant.wall.append(wall / frames)
-    variant.bytes_out = bytes_out
-    variant.frames += frames
+class _Run:
+    """One variant's pass over the clip in one round, with codecs of its own, fed a chunk at a time."""
+
+    def __init__(self, variant: Variant) -> None:
+        self.variant = variant
+        self.decoder, self.encoder = Vp8Decoder(), Vp8Encoder()
+        self.frames = 0
+        self.cpu = self.effect_cpu = self.wall = 0.0
+
+    def step(self, packets: list[JitterFrame]) -> None:
+        effect = self.variant.effect
+        wall0, cpu0 = time.perf_counter(), time.process_time()
+        for packet in packets:
+            for frame in self.decoder.decode(packet):
+                if effect is not None:
+                    before = time.process_time()
+                    frame = effect(frame)
+                    self.effect_cpu += time.process_time() - before
+                self.encoder.encode(frame)
+                self.frames += 1
+        self.cpu += time.process_time() - cpu0
+        self.wall += time.perf_counter() - wall0
+
+    def finish(self) -> None:
+        self.variant.cpu.append(self.cpu / self.frames)
+        self.variant.effect_cpu.append(self.effect_cpu / self.frames)
+        self.variant.wall.append(self.wall / self.frames)
+        self.variant.frames += self.frames
+
+
+def run_round(variants: list[Variant], encoded: list[JitterFrame]) -> None:
+    """Every variant over the clip, taking turns every `CHUNK` frames (in a rotating order), so that
+    they all meet the same load on a shared machine."""
+    runs = [_Run(variant) for variant in variants]
+    for turn, start in enumerate(range(0, len(encoded), CHUNK)):
+        for i in range(len(runs)):
+            runs[(turn + i) % len(runs)].step(encoded[start : start + CHUNK])
+    for run in runs:
+        run.finish()
 
 
 class NaiveBlur:
@@ -157,19 +174,19 @@ def main() -> None:
     ]
     kbps = Vp8Encoder().target_bitrate // 1000
     print(
-        f"{FRAMES} frames of {WIDTH}x{HEIGHT} VP8 (aiortc codecs, {kbps} kbps), {ROUNDS} interleaved rounds, "
-        f"median; {os.cpu_count()} CPU(s); cv2 threads {cv2.getNumThreads()}"
+        f"{FRAMES} frames of {WIDTH}x{HEIGHT} VP8 (aiortc codecs, {kbps} kbps); {ROUNDS} rounds, variants "
+        f"taking turns every {CHUNK} frames; medians; {os.cpu_count()} CPUs; "
+        f"cv2 threads {cv2.getNumThreads()}"
     )
-    for variant in variants:  # warm-up: model loads, first keyframes, caches
-        run_round(variant, encoded[:10])
+    run_round(variants, encoded[:CHUNK])  # warm-up: model loads, first keyframes, caches
+    for variant in variants:
         variant.cpu.clear()
         variant.effect_cpu.clear()
         variant.wall.clear()
         variant.frames = 0
     segmentations = {name: processor.segmentations for name, processor in processors.items()}
     for _ in range(ROUNDS):
-        for variant in variants:
-            run_round(variant, encoded)
+        run_round(variants, encoded)
     naive.close()
     for processor in processors.values():
         processor.close()
