@@ -14,8 +14,9 @@ costs one multiply and one add per plane:
   frame size, times the inverse mask;
 * blur: the planes shrunk to a small grid, where a small Gaussian does the work of a large one, and
   the result scaled back up. The blur is weighted by the background mask (normalized convolution), so
-  the person's colours do not bleed into the blurred background around them as a ghostly halo. A
-  blurred background one frame old (between segmentations) cannot be told apart from a fresh one.
+  the person's colours do not bleed into the blurred background around them as a ghostly halo. The
+  blurred picture is refreshed every `BLUR_REFRESH` masks (its product with the mask at every one): a
+  background blurred this much a few frames old cannot be told apart from a fresh one.
 """
 
 from __future__ import annotations
@@ -38,6 +39,10 @@ BLUR_SIGMA_MAX = 24.0
 _GRID_SIGMA = 2.0
 # Weight kept by person pixels in the background blur, so the normalization never divides by zero.
 _PERSON_WEIGHT = 0.01
+# The blurred picture is made afresh every this many masks (every 4th frame when the model runs on every
+# 2nd); in between only its product with the new mask is. A background blurred this much looks the same
+# a few frames later.
+BLUR_REFRESH = 2
 
 
 class PlaneMask:
@@ -72,6 +77,8 @@ class Backdrop:
         self._pictures: list[np.ndarray] = []
         self._blur_grid = (0, 0)  # size of the grid the blur runs on
         self._blur_sigma = 0.0  # in grid cells
+        self._blurred: np.ndarray | None = None  # at the mask's resolution, all planes as channels
+        self._blurred_age = 0  # masks since it was made
         self._terms: list[np.ndarray] | None = None  # bg * (255 - a) / 255 per plane, from prepare()
         if effect.kind is EffectKind.COLOR:
             for (width, height), values in zip(
@@ -123,6 +130,28 @@ class Backdrop:
         """blur * (255 - alpha) / 255 for each plane. The term is made at the mask's own resolution and
         scaled up once: the blurred picture is smooth there, so this matches the product at full size
         for a fraction of the work."""
+        size = (person.shape[1], person.shape[0])
+        if (
+            self._blurred is None
+            or self._blurred.shape[:2] != person.shape
+            or self._blurred_age >= BLUR_REFRESH
+        ):
+            self._blurred = cv2.resize(self._blur(planes, person), size, interpolation=cv2.INTER_LINEAR)
+            self._blurred_age = 0
+        self._blurred_age += 1
+        blurred = self._blurred
+        background = cv2.subtract(np.full_like(person, 255), person)
+        if blurred.ndim == 3:
+            background = cv2.merge([background] * blurred.shape[2])
+        term = cv2.multiply(blurred, background, scale=_SCALE)
+        parts = [term] if len(planes) == 1 else list(cv2.split(term))
+        return [
+            cv2.resize(part, (plane.shape[1], plane.shape[0]), interpolation=cv2.INTER_LINEAR)
+            for part, plane in zip(parts, planes, strict=True)
+        ]
+
+    def _blur(self, planes: list[np.ndarray], person: np.ndarray) -> np.ndarray:
+        """The frame blurred on the small grid, weighted so the person does not bleed into it."""
         grid = self._blur_grid
         shrunk = [shrink(plane, *grid) for plane in planes]
         stack = shrunk[0] if len(shrunk) == 1 else cv2.merge(shrunk)
@@ -137,16 +166,4 @@ class Backdrop:
         if channels > 1:
             weight, norm = cv2.merge([weight] * channels), cv2.merge([norm] * channels)
         blurred = cv2.GaussianBlur(cv2.multiply(stack, weight, dtype=cv2.CV_32F), (ksize, ksize), sigma)
-        blurred = cv2.convertScaleAbs(cv2.divide(blurred, norm))
-        size = (person.shape[1], person.shape[0])
-        background = cv2.subtract(np.full_like(person, 255), person)
-        if channels > 1:
-            background = cv2.merge([background] * channels)
-        term = cv2.multiply(
-            cv2.resize(blurred, size, interpolation=cv2.INTER_LINEAR), background, scale=_SCALE
-        )
-        parts = [term] if len(planes) == 1 else list(cv2.split(term))
-        return [
-            cv2.resize(part, (plane.shape[1], plane.shape[0]), interpolation=cv2.INTER_LINEAR)
-            for part, plane in zip(parts, planes, strict=True)
-        ]
+        return cv2.convertScaleAbs(cv2.divide(blurred, norm))

@@ -190,6 +190,7 @@ class BackgroundProcessor:
             now = time.monotonic()
             if now - self._last_frame_time > self.stale_after:
                 self._person = None
+                self._backdrop = None  # its blurred picture is as old as the mask
             self._last_frame_time = now
             backdrop = self._backdrop
             if backdrop is None or backdrop.effect is not effect:

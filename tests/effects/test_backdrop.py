@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from effects import Backdrop, BackgroundEffect, FrameLayout, PixelFormat, PlaneMask
-from effects.backdrop import blur_sigma
+from effects.backdrop import BLUR_REFRESH, blur_sigma
 
 I420 = FrameLayout(PixelFormat.I420, 64, 48)
 BGR = FrameLayout(PixelFormat.BGR, 64, 48)
@@ -113,3 +113,19 @@ def test_compose_needs_prepare_and_none_has_no_backdrop() -> None:
         backdrop.compose(planes, masks, [np.empty_like(p) for p in planes])
     with pytest.raises(ValueError):
         Backdrop(BackgroundEffect.none(), I420)
+
+
+def test_the_blurred_picture_is_refreshed_every_few_masks() -> None:
+    layout = FrameLayout(PixelFormat.I420, 320, 240)
+    dark = [np.full((h, w), 40, dtype=np.uint8) for w, h in layout.plane_sizes]
+    bright = [np.full((h, w), 200, dtype=np.uint8) for w, h in layout.plane_sizes]
+    person = np.zeros((144, 256), dtype=np.uint8)
+    masks = [PlaneMask(np.zeros((h, w), dtype=np.uint8)) for w, h in layout.plane_sizes]
+    backdrop = Backdrop(BackgroundEffect.blurred(), layout)
+    out = [np.empty_like(plane) for plane in dark]
+    seen = []
+    for planes in [dark] + [bright] * BLUR_REFRESH:
+        backdrop.prepare(planes, masks, person)
+        backdrop.compose(planes, masks, out)
+        seen.append(int(np.median(out[0])))
+    assert seen == [40] * BLUR_REFRESH + [200]

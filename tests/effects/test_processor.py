@@ -262,6 +262,21 @@ def test_a_stale_mask_is_not_reused_after_a_pause(segmenters: SegmenterPool) -> 
     np.testing.assert_array_equal(crop(out, face), crop(moved, face))
 
 
+def test_after_a_pause_the_blurred_background_is_made_afresh(segmenters: SegmenterPool) -> None:
+    blur = BackgroundEffect.blurred()
+    processor = BackgroundProcessor(blur, segmenters=segmenters, stale_after=0.2)
+    run(processor, [astronaut_i420(0)] * 2)
+    processor.set_effect(BackgroundEffect.none())
+    time.sleep(0.3)
+    processor.set_effect(blur)  # the same effect again
+    changed = astronaut_i420(0)
+    x0, y0, x1, y1 = ROCKET
+    luma(changed)[y0:y1, x0:x1] = 16  # the shuttle model was taken away meanwhile
+    out = processor.process(changed)
+    middle = (x0 + 40, y0 + 40, x1 - 40, y1 - 40)
+    assert crop(luma(out), middle).max() < 60
+
+
 def test_a_new_frame_size_starts_afresh(processor: BackgroundProcessor) -> None:
     processor.set_effect(BackgroundEffect.solid(BLUE))
     run(processor, [astronaut_i420(0)] * 2)
