@@ -9,6 +9,7 @@ Test modules use it through small fixtures of their own (see ``tests/web/test_e2
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import re
@@ -24,7 +25,7 @@ import numpy as np
 import pytest
 from aiohttp import web
 from PIL import Image
-from playwright.async_api import Browser, BrowserContext, Page, Playwright, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, Playwright, async_playwright, expect
 
 from sfu.keys import SETTINGS_KEY
 from sfu.settings import RoomSettings
@@ -34,6 +35,10 @@ from web.keys import STORE_KEY
 from web.store import Store
 
 CHROMIUM = Path("/usr/bin/chromium")
+
+# Machines running these tests are often busy (video in three browsers and the server on two cores):
+# assertions wait longer than Playwright's default 5 s before they fail.
+expect.set_options(timeout=15_000)
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts" / "e2e"
 
@@ -210,12 +215,18 @@ async def wait_for_video_frames(page: Page, selector: str, *, timeout_ms: float 
     )
 
 
-async def capture_frame(page: Page, selector: str) -> np.ndarray:
-    """The current frame of a video element as an RGB array (drawn through a canvas in the page)."""
-    data_url = await page.evaluate(CAPTURE_FRAME_JS, selector)
-    assert data_url, f"{selector} has no frame to capture"
-    raw = base64.b64decode(data_url.split(",", 1)[1])
-    return np.asarray(Image.open(io.BytesIO(raw)).convert("RGB"))
+async def capture_frame(page: Page, selector: str, *, wait_s: float = 10.0) -> np.ndarray:
+    """The current frame of a video element as an RGB array (drawn through a canvas in the page).
+
+    Waits up to `wait_s` seconds for a frame: after a renegotiation the element briefly has none."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        data_url = await page.evaluate(CAPTURE_FRAME_JS, selector)
+        if data_url:
+            raw = base64.b64decode(data_url.split(",", 1)[1])
+            return np.asarray(Image.open(io.BytesIO(raw)).convert("RGB"))
+        assert time.monotonic() < deadline, f"{selector} has no frame to capture"
+        await asyncio.sleep(0.2)
 
 
 UNNAMED_CONTROLS_JS = r"""() => {

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import aiohttp
 import numpy as np
 import pytest
 from PIL import Image
@@ -40,9 +41,10 @@ from web.store.records import SessionRecord, TicketRecord
 
 pytestmark = pytest.mark.browser
 
-MEETING_SECONDS = 120
+# Long enough for every step of the first meeting on a busy machine (the test never waits for the end).
+MEETING_SECONDS = 240
 # "Extend" normally appears at 0:30; a wide window lets the test offer it a few seconds into the meeting.
-EXTEND_WINDOW = 116.0
+EXTEND_WINDOW = MEETING_SECONDS - 4.0
 PARTNER = "#partner-video"
 # Each attendee's fake camera shows a different variant of the clip.
 VARIANT_OF = {"Ada Lovelace": "plain", "Alan Turing": "mirror", "Grace Hopper": "swap"}
@@ -188,6 +190,26 @@ async def _expect_partner_video(me: Attendee, partner: Attendee) -> None:
     assert 160 <= stats["width"] <= 640, stats
 
 
+GREEN = (0x20, 0xC0, 0x40)
+
+
+async def _expect_colour_background(page: Page, selector: str, rgb: tuple[int, int, int]) -> None:
+    """The background beside the person (top corners) turns to the colour; the face does not."""
+    target = np.array(rgb, dtype=np.float32)
+    distance = face_distance = 0.0
+    for _ in range(30):
+        frame = await capture_frame(page, selector)
+        small = np.asarray(Image.fromarray(frame).resize((320, 240)), dtype=np.float32)
+        corners = np.concatenate([small[5:60, 5:50].reshape(-1, 3), small[5:60, 270:315].reshape(-1, 3)])
+        distance = float(np.linalg.norm(np.median(corners, axis=0) - target))
+        face = small[40:90, 130:190].reshape(-1, 3)
+        face_distance = float(np.linalg.norm(np.median(face, axis=0) - target))
+        if distance < 40 and face_distance > 80:
+            return
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"background not {rgb}: corner distance {distance:.0f}, face {face_distance:.0f}")
+
+
 async def _meeting_ends_at(page: Page) -> float:
     value = await page.evaluate("window.speedmeet.meeting && window.speedmeet.meeting.ends_at")
     assert isinstance(value, float | int)
@@ -227,8 +249,14 @@ async def test_a_ticket_is_required(server: LiveServer, clips: dict[str, Path], 
         assert await page.evaluate("window.speedmeet.signalling") is None
 
 
+@pytest.mark.timeout(480)  # a whole session with three browsers; generous for a busy machine
 async def test_speed_networking_in_the_browser(
-    server: LiveServer, clips: dict[str, Path], driver: Playwright, clock: ShiftableClock, shots: Shots
+    server: LiveServer,
+    clips: dict[str, Path],
+    driver: Playwright,
+    clock: ShiftableClock,
+    shots: Shots,
+    tmp_path: Path,
 ) -> None:
     console: list[str] = []
     people: dict[str, Attendee] = {}
@@ -250,7 +278,10 @@ async def test_speed_networking_in_the_browser(
     image = Image.fromarray(astronaut_frame(0, 2)).resize((320, 240))
     buf = io.BytesIO()
     image.save(buf, format="PNG")
-    await _upload_pre_session(server, session.id, buf.getvalue())
+    await _upload(server, f"/api/admin/sessions/{session.id}/pre-session-media", "PUT", buf.getvalue())
+    await _upload(server, f"/api/admin/events/{session.event_id}/assets", "POST", buf.getvalue())
+    own_png = tmp_path / "mine.png"
+    Image.fromarray(np.full((240, 320, 3), (200, 120, 40), dtype=np.uint8)).save(own_png)
 
     for name, (browser, page) in browsers.items():
         people[name] = Attendee(name, VARIANT_OF[name], tickets[name], browser, page)
@@ -339,6 +370,24 @@ async def test_speed_networking_in_the_browser(
     await expect(alan.button("Connected with Ada Lovelace")).to_have_text("Connected")
     await expect(ada.button("Connected with Alan Turing")).to_have_text("Connected")
 
+    # Meanwhile the organiser's live view shows the meeting in progress with its time left.
+    _, admin = await new_page(grace.browser, width=1280, height=900, console=console)
+    await admin.goto(f"{server.base_url}/admin")
+    await admin.get_by_label("Admin token").fill(server.admin_token)
+    await admin.get_by_role("button", name="Sign in").click()
+    await admin.get_by_role("button", name="Live view of Morning networking").click()
+    row = (
+        admin.get_by_role("table", name="Meetings in progress")
+        .get_by_role("row")
+        .filter(has_text="Ada Lovelace & Alan Turing")
+    )
+    await expect(row).to_contain_text(re.compile(r"\d:\d\d"), timeout=10_000)
+    await expect(row).to_contain_text("1")  # extensions so far
+    await expect(admin.locator('[data-stat="meetings_running"]')).to_have_text("1")
+    await expect(admin.locator('[data-stat="connections_accepted"]')).to_have_text("1")
+    await shots.take(admin, "admin-live-meeting", full_page=True)
+    await admin.context.close()
+
     # Blur chosen by Alan shows up blurred in Ada's view of him (pixels of a captured frame).
     sharp = await _sharpness(ada.page, alan.variant)
     await alan.button("Background settings").click()
@@ -382,6 +431,23 @@ async def test_speed_networking_in_the_browser(
     await grace.page.goto(server.join_url(session.id, grace.ticket.secret))
     await expect(grace.button("I'm Ready")).to_be_enabled(timeout=15_000)
     await shots.take(grace.page, "phone-ready")
+
+    # Before her first meeting Grace picks a colour background; the panel previews her video as the
+    # server processes it (her own video comes back with the colour behind her).
+    await grace.button("Background settings").click()
+    options = grace.page.get_by_role("group", name="Background options")
+    # The organiser's image is offered; her own upload is added and chosen.
+    await expect(options.get_by_role("button", name="Background image: Image 1")).to_be_visible()
+    await grace.page.get_by_label("Upload my own image").set_input_files(str(own_png))
+    mine = options.get_by_role("button", name="Background image: My image 1")
+    await expect(mine).to_have_attribute("aria-pressed", "true", timeout=10_000)
+    await grace.page.get_by_label("Background colour").fill("#20c040")
+    await expect(options.get_by_role("button", name="Colour")).to_have_attribute("aria-pressed", "true")
+    await wait_for_video_frames(grace.page, "#background-preview")
+    await _expect_colour_background(grace.page, "#background-preview", GREEN)
+    await shots.take(grace.page, "phone-background-preview")
+    await grace.page.keyboard.press("Escape")
+    await expect(options).to_be_hidden()
     for _ in range(30):
         await grace.page.keyboard.press("Tab")
         if await grace.page.evaluate("document.activeElement && document.activeElement.id") == "btn-ready":
@@ -392,7 +458,8 @@ async def test_speed_networking_in_the_browser(
     await expect(grace.page.get_by_role("heading", name="Ada Lovelace")).to_be_visible(timeout=15_000)
     await expect(ada.page.get_by_role("heading", name="Grace Hopper")).to_be_visible()
     await _expect_partner_video(grace, ada)
-    await _expect_partner_video(ada, grace)
+    await wait_for_video_frames(ada.page, PARTNER)
+    await _expect_colour_background(ada.page, PARTNER, GREEN)  # Ada sees Grace in front of green
     await shots.take(grace.page, "phone-meeting")
     width = await grace.page.evaluate("document.documentElement.scrollWidth")
     assert width <= 391, f"the meeting scrolls sideways at phone width ({width}px)"
@@ -405,6 +472,28 @@ async def test_speed_networking_in_the_browser(
         await expect(a.page.locator("#btn-extend")).to_be_hidden()
         await expect(a.page.locator("#btn-extend-accept")).to_be_hidden()
     await expect(grace.page.locator("#toast")).to_have_text("Ada Lovelace declined the extension")
+
+    # Block and report live in the "More options" menu; Grace reports Ada (the meeting goes on).
+    await grace.button("More options").click()
+    await grace.page.get_by_role("menuitem", name="Report Ada Lovelace").click()
+    report = grace.page.get_by_role("dialog", name="Report Ada Lovelace to the organisers")
+    await report.get_by_label("What happened?").fill("Test report: kept talking about rockets")
+    await report.get_by_role("button", name="Send report").click()
+    await expect(grace.page.locator("#toast")).to_contain_text("Your report was sent to the organisers")
+    for _ in range(50):  # the room writes its history rows in the background
+        if (await server.store.session_summary(session.id)).reports == 1:
+            break
+        await asyncio.sleep(0.1)
+    assert (await server.store.session_summary(session.id)).reports == 1
+
+    # Devices: camera, microphone (and speaker where the browser can) behind the settings icon.
+    await ada.button("Camera, microphone and speaker settings").click()
+    devices = ada.page.get_by_role("complementary", name="Devices")
+    for device in ("Camera", "Microphone"):
+        await expect(devices.get_by_role("combobox", name=device, exact=True)).to_have_value(re.compile(".+"))
+    await shots.take(ada.page, "devices")
+    await ada.page.keyboard.press("Escape")
+    await expect(devices).to_be_hidden()
 
     # "Leave this Session" also ends only the meeting.
     await grace.button("Leave this Session").click()
@@ -446,15 +535,15 @@ async def test_speed_networking_in_the_browser(
     assert errors == []
 
 
-async def _upload_pre_session(server: LiveServer, session_id: int, png: bytes) -> None:
-    import aiohttp
-
+async def _upload(server: LiveServer, path: str, method: str, png: bytes) -> None:
+    """An organiser's upload through the admin API (a raw PNG body)."""
     async with (
         aiohttp.ClientSession() as http,
-        http.put(
-            f"{server.base_url}/api/admin/sessions/{session_id}/pre-session-media",
+        http.request(
+            method,
+            f"{server.base_url}{path}",
             data=png,
             headers={"Authorization": f"Bearer {server.admin_token}", "Content-Type": "image/png"},
         ) as response,
     ):
-        assert response.status == 200, await response.text()
+        assert response.status in (200, 201), await response.text()
