@@ -103,6 +103,7 @@ class BackgroundProcessor:
         self._person: np.ndarray | None = None  # alpha at the model's resolution (uint8, 255 = person)
         self._masks: list[PlaneMask] = []
         self._thumbnail: np.ndarray | None = None  # of the last segmented frame
+        self._due_thumbnail: np.ndarray | None = None  # of this frame, when the motion check made one
         self._backdrop: Backdrop | None = None
         self._frame_index = 0  # frames processed with an effect on
         self._segmented_frame = 0  # frame index of the last segmentation
@@ -205,14 +206,19 @@ class BackgroundProcessor:
             self.frames += 1
 
     def _segmentation_due(self, layout: FrameLayout, planes: list[np.ndarray]) -> bool:
+        self._due_thumbnail = None
         since = self._frame_index - self._segmented_frame
         if self._person is None or self._thumbnail is None or since >= self.segment_every_still:
             return True
         if since < self.segment_every:
             return False
-        changed = cv2.absdiff(layout.thumbnail(planes, *_THUMB_SIZE), self._thumbnail)
+        thumbnail = layout.thumbnail(planes, *_THUMB_SIZE)
+        changed = cv2.absdiff(thumbnail, self._thumbnail)
         moving = cv2.countNonZero(cv2.threshold(changed, _CHANGED_LEVEL, 255, cv2.THRESH_BINARY)[1])
-        return moving > _MOVING_FRACTION * changed.size
+        if moving > _MOVING_FRACTION * changed.size:
+            self._due_thumbnail = thumbnail  # the segmentation about to run keeps it
+            return True
+        return False
 
     def _person_mask(self) -> np.ndarray:
         assert self._person is not None
@@ -235,7 +241,8 @@ class BackgroundProcessor:
         masks = [by_size[size] for size in layout.plane_sizes]
         self._person = person
         self._masks = masks
-        self._thumbnail = layout.thumbnail(planes, *_THUMB_SIZE)
+        thumbnail, self._due_thumbnail = self._due_thumbnail, None
+        self._thumbnail = thumbnail if thumbnail is not None else layout.thumbnail(planes, *_THUMB_SIZE)
         self._segmented_frame = self._frame_index
         self.segmentations += 1
 

@@ -10,11 +10,14 @@ import functools
 import math
 import struct
 import zlib
+from contextlib import ExitStack
 
 import av
 import cv2
 import numpy as np
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from effects import SegmenterPool
 
 WIDTH = 640
 HEIGHT = 480
@@ -80,6 +83,14 @@ def laplacian_variance(gray: np.ndarray) -> float:
 def full_mask(mask: np.ndarray) -> np.ndarray:
     """A mask at the model's resolution scaled to the frame."""
     return cv2.resize(mask, (WIDTH, HEIGHT), interpolation=cv2.INTER_LINEAR)
+
+
+def warm(pool: SegmenterPool) -> SegmenterPool:
+    """Load all of the pool's models now, as a server would at start-up: tests time frames, not loading."""
+    with ExitStack() as stack:
+        for _ in range(pool.size):
+            stack.enter_context(pool.borrow()).segment(np.zeros((144, 256, 3), dtype=np.uint8))
+    return pool
 
 
 def png_header_only(width: int, height: int) -> bytes:

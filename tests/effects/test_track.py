@@ -12,8 +12,7 @@ import av
 import numpy as np
 import pytest
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamError
-from conftest import warm
-from effects_testing import FACE, VIDEO_TIME_BASE, WALL, AstronautTrack, crop, luma
+from effects_testing import FACE, VIDEO_TIME_BASE, WALL, AstronautTrack, crop, luma, warm
 
 from effects import BackgroundEffect, BackgroundProcessor, EffectTrack, Segmenter, SegmenterPool
 
