@@ -151,7 +151,6 @@ class NaiveBlur:
 
 
 def main() -> None:
-    os.environ.setdefault("GLOG_minloglevel", "2")
     clip = astronaut_clip()
     encoded = encode_clip(clip)
     from skimage import data

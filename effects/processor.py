@@ -21,7 +21,6 @@ event loop.
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from typing import overload
@@ -37,8 +36,6 @@ from effects.frame_layout import FrameLayout, PixelFormat
 from effects.mask_smoother import MaskSmoother
 from effects.segmenter import INPUT_HEIGHT, INPUT_WIDTH
 from effects.segmenter_pool import SegmenterPool
-
-logger = logging.getLogger(__name__)
 
 DEFAULT_SEGMENT_EVERY = 2
 DEFAULT_SEGMENT_EVERY_STILL = 4

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import os
 import threading
+import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -52,11 +52,10 @@ class Segmenter:
         path = Path(model_path) if model_path is not None else MODEL_PATH
         if not path.is_file():
             raise SegmenterError(f"segmentation model not found: {path}")
-        # MediaPipe's C++ side logs through glog/absl on stderr: warnings and errors only, unless the
-        # operator asked for more. Imported here, not at module level: it takes most of a second, and
-        # code that only checks effect settings never needs it.
-        os.environ.setdefault("GLOG_minloglevel", "2")
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        # Imported here, not at module level: it takes most of a second, and code that only checks
+        # effect settings never needs it. (Loading a model makes MediaPipe's C++ side print two or three
+        # lines on stderr through absl, which no environment variable of this version silences: one
+        # more reason to load a few models for a whole server, see SegmenterPool.)
         import mediapipe as mp
         from mediapipe.tasks.python import BaseOptions, vision
 
@@ -68,10 +67,14 @@ class Segmenter:
             output_confidence_masks=True,
             output_category_mask=False,
         )
+        started = time.perf_counter()
         try:
             self._segmenter: Any = vision.ImageSegmenter.create_from_options(options)
         except (RuntimeError, ValueError) as exc:
             raise SegmenterError(f"cannot load segmentation model {path}: {exc}") from exc
+        logger.info(
+            "loaded segmentation model %s in %.0f ms", path.name, (time.perf_counter() - started) * 1000
+        )
         self._lock = threading.Lock()
         self._closed = False
         self.model_path = path
