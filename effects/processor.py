@@ -113,6 +113,10 @@ class BackgroundProcessor:
     def effect(self) -> BackgroundEffect:
         return self._effect
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def set_effect(self, effect: BackgroundEffect) -> None:
         """Switch to `effect` from the next frame on. Anything but a `BackgroundEffect` is refused with
         `InvalidSetting` and the current effect stays. (Settings are checked when the effect is made.)"""

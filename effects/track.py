@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 
 import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
@@ -30,8 +30,8 @@ class EffectTrack(MediaStreamTrack):
 
     `processor` (made from `effect` when not given) holds the per-stream state and is owned by the
     track; `executor` runs the per-frame work (by default a thread of the track's own). The source
-    track is not stopped by this track: its owner decides. Call `close()` to stop and release
-    everything (`stop()`, aiortc's synchronous hook, only cancels).
+    track is not stopped by this track: its owner decides. `stop()` (aiortc's synchronous hook) ends
+    the track and releases everything; `close()` does so and awaits it.
     """
 
     kind = "video"
@@ -59,7 +59,7 @@ class EffectTrack(MediaStreamTrack):
         self._arrived: asyncio.Event | None = None
         self._reader: asyncio.Task[None] | None = None
         self._source_ended = False
-        self._closed = False
+        self._released: Future[None] | None = None
         self._logged_errors: set[type[BaseException]] = set()
         self.frames_in = 0
         self.frames_out = 0
@@ -85,6 +85,8 @@ class EffectTrack(MediaStreamTrack):
                 frame = await loop.run_in_executor(self._executor, self.processor.process_frame, frame)
                 self.frames_processed += 1
             except Exception as exc:
+                if self.readyState != "live":  # stopped meanwhile: the processor is being released
+                    raise MediaStreamError from exc
                 self.errors += 1
                 if type(exc) not in self._logged_errors:
                     self._logged_errors.add(type(exc))
@@ -93,26 +95,31 @@ class EffectTrack(MediaStreamTrack):
         return frame
 
     def stop(self) -> None:
-        """End the track and cancel its reader (aiortc's synchronous hook); `close()` also awaits it."""
+        """End the track (aiortc's synchronous hook): cancel the reader and release the processor once
+        any frame in flight is done. `close()` does the same and awaits both."""
         super().stop()
         if self._reader is not None:
             self._reader.cancel()
         if self._arrived is not None:
             self._arrived.set()  # wake a waiting recv() so it sees the end
+        if self._released is None:
+            try:
+                # Queued behind any frame still being processed (the processor's lock orders it too).
+                self._released = self._executor.submit(self.processor.close)
+            except RuntimeError:  # a shared executor already shut down by its owner
+                self.processor.close()
+                self._released = Future()
+                self._released.set_result(None)
+            if self._own_executor:
+                self._executor.shutdown(wait=False)
 
     async def close(self) -> None:
-        """Stop, await the reader task, then free the model once any frame in flight is done. Safe to
-        call twice."""
+        """Stop, then await the reader task and the processor's release. Safe to call twice."""
         self.stop()
         if self._reader is not None:
             await asyncio.gather(self._reader, return_exceptions=True)
-        if self._closed:
-            return
-        self._closed = True
-        # Queued behind any frame still being processed on the same worker.
-        await asyncio.get_running_loop().run_in_executor(self._executor, self.processor.close)
-        if self._own_executor:
-            self._executor.shutdown(wait=False)
+        assert self._released is not None
+        await asyncio.wrap_future(self._released)
 
     # --- reading the source -----------------------------------------------------------------------
 

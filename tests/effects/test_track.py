@@ -221,3 +221,16 @@ async def test_a_track_makes_its_own_processor_and_frees_it() -> None:
     )
     with pytest.raises(RuntimeError, match="closed"):
         track.processor.process(frames[-1].to_ndarray())
+
+
+async def test_stop_alone_releases_the_processor(make_track) -> None:  # type: ignore[no-untyped-def]
+    track = make_track(AstronautTrack(100, fps=30), BackgroundEffect.blurred())
+    await track.recv()
+    track.stop()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 5
+    while not track.processor.closed:
+        assert loop.time() < deadline, "processor not released after stop()"
+        await asyncio.sleep(0.01)
+    with pytest.raises(MediaStreamError):
+        await track.recv()
