@@ -203,16 +203,24 @@ async def video_stats(page: Page, selector: str) -> dict[str, Any] | None:
     return stats
 
 
-async def wait_for_video_frames(page: Page, selector: str, *, timeout_ms: float = 20_000) -> None:
-    """Wait until the video element decodes frames with a real size."""
-    await page.wait_for_function(
-        """(selector) => {
-          const v = document.querySelector(selector);
-          return v && v.videoWidth > 0 && v.getVideoPlaybackQuality().totalVideoFrames > 2;
-        }""",
-        arg=selector,
-        timeout=timeout_ms,
-    )
+FRAMES_GROW_JS = """([selector, n]) => {
+  const v = document.querySelector(selector);
+  if (!v) return false;
+  const frames = v.getVideoPlaybackQuality().totalVideoFrames;
+  const seen = (window.__framesSeen ??= {});
+  // A new stream on the element (a renegotiation) starts counting again: so does this check.
+  if (!seen[selector] || frames < seen[selector].last) seen[selector] = { base: frames, last: frames };
+  seen[selector].last = frames;
+  return v.videoWidth > 0 && frames - seen[selector].base >= n;
+}"""
+
+
+async def wait_for_video_frames(
+    page: Page, selector: str, *, count: int = 3, timeout_ms: float = 30_000
+) -> None:
+    """Wait until the video element has decoded `count` more frames, with a real size."""
+    await page.evaluate("(sel) => { if (window.__framesSeen) delete window.__framesSeen[sel]; }", selector)
+    await page.wait_for_function(FRAMES_GROW_JS, arg=[selector, count], timeout=timeout_ms)
 
 
 async def capture_frame(page: Page, selector: str, *, wait_s: float = 10.0) -> np.ndarray:
