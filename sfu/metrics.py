@@ -64,6 +64,7 @@ FRAME_SECONDS_BUCKETS = (
 )
 LAG_SECONDS_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 LAG_INTERVAL_SECONDS = 0.1
+VIDEO_CLOCK_RATE = 90_000
 
 
 class CodecTiming:
@@ -97,25 +98,59 @@ class CodecTiming:
             buckets=FRAME_SECONDS_BUCKETS,
             registry=None,
         )
+        self.decode_backlog_seconds = Histogram(
+            "speedmeet_video_decode_backlog_seconds",
+            "How far behind its stream's own clock each video frame was decoded (0: as fast as it came)",
+            buckets=LAG_SECONDS_BUCKETS,
+            registry=None,
+        )
 
     def register(self, registry: CollectorRegistry) -> None:
-        for metric in (self.frames_decoded, self.frames_encoded, self.decode_seconds, self.encode_seconds):
+        for metric in (
+            self.frames_decoded,
+            self.frames_encoded,
+            self.decode_seconds,
+            self.encode_seconds,
+            self.decode_backlog_seconds,
+        ):
             registry.register(metric)
 
 
 class _TimedDecoder:
-    """Wraps an aiortc video decoder: counts frames and times each decode."""
+    """Wraps an aiortc video decoder: counts frames, times each decode, and measures the backlog.
+
+    aiortc queues received frames for its decoder thread without bound; when decoding falls behind
+    (an overloaded machine), frames wait there and delay grows. The backlog is how much later than
+    its stream's own timing (RTP timestamps) a frame gets decoded, against the best seen so far.
+    """
 
     def __init__(self, inner: Any, timing: CodecTiming) -> None:
         self._inner = inner
         self._timing = timing
+        self._best_offset: float | None = None  # smallest (decode time - media time) seen
+        self._last_rtp: int | None = None
+        self._media_time = 0.0  # seconds of stream so far, from RTP timestamps (unwrapped)
 
     def decode(self, encoded_frame: Any) -> list[Any]:
         started = time.perf_counter()
         frames: list[Any] = self._inner.decode(encoded_frame)
-        self._timing.decode_seconds.observe(time.perf_counter() - started)
+        done = time.perf_counter()
+        self._timing.decode_seconds.observe(done - started)
         if frames:
             self._timing.frames_decoded.inc(len(frames))
+        rtp = getattr(encoded_frame, "timestamp", None)
+        if isinstance(rtp, int):
+            if self._last_rtp is not None:
+                step = (rtp - self._last_rtp) & 0xFFFFFFFF
+                if step < 0x80000000:  # forwards (mod 2^32); a jump back is a new stream
+                    self._media_time += step / VIDEO_CLOCK_RATE
+                else:
+                    self._best_offset = None
+            self._last_rtp = rtp
+            offset = done - self._media_time
+            if self._best_offset is None or offset < self._best_offset:
+                self._best_offset = offset
+            self._timing.decode_backlog_seconds.observe(offset - self._best_offset)
         return frames
 
 

@@ -506,7 +506,12 @@ class LoadTest:
 def _codec_figures(before: dict[str, float], after: dict[str, float]) -> dict[str, float | None]:
     """Frames the server decoded, processed and encoded during the run, and the mean time of each."""
     out: dict[str, float | None] = {}
-    for name, metric in (("decode", "video_decode"), ("effect", "effect"), ("encode", "video_encode")):
+    for name, metric in (
+        ("decode", "video_decode"),
+        ("decode_backlog", "video_decode_backlog"),
+        ("effect", "effect"),
+        ("encode", "video_encode"),
+    ):
         count = _delta(
             before.get(f"speedmeet_{metric}_seconds_count"), after.get(f"speedmeet_{metric}_seconds_count")
         )

@@ -65,6 +65,21 @@ class SendLog:
         return float(self._times[slot])
 
 
+class _Clock:
+    """RTP presentation times that follow the real sending time (as a camera's capture times do), so a
+    receiver can tell a frame that waited from one that was sent late; never backwards."""
+
+    def __init__(self) -> None:
+        self._start: float | None = None
+        self._last = -1
+
+    def pts(self, now: float) -> int:
+        if self._start is None:
+            self._start = now
+        self._last = max(self._last + 1, round((now - self._start) * VIDEO_CLOCK_RATE))
+        return self._last
+
+
 class _Pacer:
     """Paces frames at `fps` (monotonic clock): catches up after a short stall, restarts after a long one."""
 
@@ -97,6 +112,7 @@ class EncodedVideoTrack(MediaStreamTrack):
         self.clip = clip
         self.log = log if log is not None else SendLog(len(clip))
         self._pacer = _Pacer(fps or clip.fps)
+        self._clock = _Clock()
         self._index = 0
         self._keyframe_requested = False
         self._intra = False
@@ -127,11 +143,12 @@ class EncodedVideoTrack(MediaStreamTrack):
         # receiver never got (VP8 also references older "golden" frames): send stand-alone keyframes
         # until the chain's next regular keyframe instead.
         packet = av.Packet(self.clip.intra[index] if self._intra else self.clip.packets[index])
-        packet.pts = round(self.frames_sent * VIDEO_CLOCK_RATE / self._pacer.fps)
+        now = time.monotonic()
+        packet.pts = self._clock.pts(now)
         packet.time_base = VIDEO_TIME_BASE
         self._index += 1
         self.frames_sent += 1
-        self.log.record(index, time.monotonic())
+        self.log.record(index, now)
         return packet
 
 
@@ -158,6 +175,7 @@ class LiveVideoTrack(MediaStreamTrack):
         self._width = width
         self._height = height
         self._pacer = _Pacer(fps)
+        self._clock = _Clock()
         self.log = log if log is not None else live_send_log()
         self.frames_sent = 0
 
@@ -169,10 +187,11 @@ class LiveVideoTrack(MediaStreamTrack):
         payload = (self.log.base + self.log.count) & 0xFFFFFFFF
         stamp_i420(picture, self._width, self._height, payload)
         frame = av.VideoFrame.from_ndarray(picture, format="yuv420p")
-        frame.pts = round(self.frames_sent * VIDEO_CLOCK_RATE / self._pacer.fps)
+        now = time.monotonic()
+        frame.pts = self._clock.pts(now)
         frame.time_base = VIDEO_TIME_BASE
         self.frames_sent += 1
-        self.log.record(payload, time.monotonic())
+        self.log.record(payload, now)
         return frame
 
 

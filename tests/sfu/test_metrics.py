@@ -151,6 +151,11 @@ async def test_codec_timing_counts_real_aiortc_encodes_and_decodes() -> None:
     )
     assert after["speedmeet_video_encode_seconds_count"] > before["speedmeet_video_encode_seconds_count"]
     assert after["speedmeet_video_decode_seconds_sum"] > before["speedmeet_video_decode_seconds_sum"]
+    # Decoding kept up with the stream: frames were decoded within a second of their due time.
+    backlog = "speedmeet_video_decode_backlog_seconds"
+    decoded = after[f"{backlog}_count"] - before[f"{backlog}_count"]
+    assert decoded >= 10
+    assert after[f"{backlog}_bucket{{le=1.0}}"] - before[f"{backlog}_bucket{{le=1.0}}"] == decoded
 
 
 class _Room:
