@@ -167,11 +167,15 @@ class Shots:
         shutil.rmtree(self.dir, ignore_errors=True)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.count = 0
+        self.started = time.monotonic()
 
     async def take(self, page: Page, step: str, *, full_page: bool = False) -> Path:
+        """Save a screenshot; `timings.txt` beside it says when each step was reached (slow machines)."""
         self.count += 1
         path = self.dir / f"{self.count:02d}-{re.sub(r'[^A-Za-z0-9_-]+', '-', step)}.png"
         await page.screenshot(path=str(path), full_page=full_page)
+        with (self.dir / "timings.txt").open("a") as log:
+            log.write(f"{time.monotonic() - self.started:7.1f} s  {path.name}\n")
         return path
 
 

@@ -46,6 +46,7 @@ MEETING_SECONDS = 240
 # "Extend" normally appears at 0:30; a wide window lets the test offer it a few seconds into the meeting.
 EXTEND_WINDOW = MEETING_SECONDS - 4.0
 PARTNER = "#partner-video"
+PEOPLE = [("Ada Lovelace", "Attendee"), ("Alan Turing", "Sponsor"), ("Grace Hopper", "Attendee")]
 # Each attendee's fake camera shows a different variant of the clip.
 VARIANT_OF = {"Ada Lovelace": "plain", "Alan Turing": "mirror", "Grace Hopper": "swap"}
 
@@ -109,7 +110,11 @@ async def _event(
     store = server.store
     now = datetime.now(UTC)
     event = await store.create_event(
-        EventInput(name="Spring Summit", timezone="UTC", days=(now.date(), (now + timedelta(days=1)).date()))
+        EventInput(
+            name="Spring Summit",
+            timezone="UTC",
+            days=tuple((now + timedelta(days=d)).date() for d in (-1, 0, 1)),
+        )
     )
     await store.create_ticket_type(event.id, "Attendee")
     await store.create_ticket_type(event.id, "Sponsor")
@@ -243,6 +248,48 @@ async def test_a_ticket_is_required(server: LiveServer, clips: dict[str, Path], 
         assert await page.evaluate("window.speedmeet.signalling") is None
 
 
+async def test_matches_after_the_session(server: LiveServer, clips: dict[str, Path], shots: Shots) -> None:
+    """A page opened after the end shows the matches (over HTTP) and can still send a connection request."""
+    session, tickets = await _event(server, -1800, PEOPLE)
+    store = server.store
+    ada, alan, grace = (tickets[n] for n in ("Ada Lovelace", "Alan Turing", "Grace Hopper"))
+    # The session ran 30 minutes ago and ended 20 minutes later; Ada met Alan, then Grace.
+    await store.update_session(
+        session.id,
+        SessionInput(
+            title=session.title,
+            starts_at=session.starts_at,
+            ends_at=session.starts_at + timedelta(minutes=20),
+            meeting_seconds=session.meeting_seconds,
+        ),
+    )
+    for partner, minute in ((alan, 2), (grace, 8)):
+        started = session.starts_at + timedelta(minutes=minute)
+        meeting = await store.record_meeting_started(session.id, ada.id, partner.id, started, 1.0, 2.0)
+        await store.record_meeting_ended(meeting, started + timedelta(minutes=4), 1, "timeout")
+    await store.request_connection(alan.id, ada.id, session.starts_at + timedelta(minutes=5))
+
+    async with chromium(clips["plain"]) as browser:
+        _, page = await new_page(browser)
+        await page.goto(server.join_url(session.id, ada.secret))
+        await expect(page.get_by_role("heading", name="The session is over")).to_be_visible()
+        over = page.locator("#over-matches")
+        await expect(over.get_by_role("listitem")).to_have_count(2)
+        await expect(over.get_by_role("listitem").first).to_contain_text("Alan Turing")
+        await expect(over.get_by_role("listitem").first).to_contain_text("for 4 min")
+        # Alan asked during the meeting: Ada accepts from here; she asks Grace.
+        await over.get_by_role("button", name="Accept connection request from Alan Turing").click()
+        await expect(over.get_by_role("button", name="Connected with Alan Turing")).to_be_visible()
+        await over.get_by_role("button", name="Connect with Grace Hopper").click()
+        requested = over.get_by_role("button", name="Connection requested from Grace Hopper")
+        await expect(requested).to_be_visible()
+        await shots.take(page, "matches-after-the-session")
+        # Nothing to film after the end: the page never turned the camera on.
+        assert await page.evaluate("window.speedmeet.local.stream.getTracks().length") == 0
+    states = {c.other_name: (c.state, c.requested_by_me) for c in await store.connections_for_ticket(ada.id)}
+    assert states == {"Alan Turing": ("accepted", False), "Grace Hopper": ("requested", True)}
+
+
 @pytest.mark.timeout(480)  # a whole session with three browsers; generous for a busy machine
 async def test_speed_networking_in_the_browser(
     server: LiveServer,
@@ -265,9 +312,7 @@ async def test_speed_networking_in_the_browser(
         await context.add_init_script(CHIME_PROBE)
         browsers[name] = (browser, page)
     # The session starts a few seconds from now: long enough to see the page before the start.
-    session, tickets = await _event(
-        server, 5, [("Ada Lovelace", "Attendee"), ("Alan Turing", "Sponsor"), ("Grace Hopper", "Attendee")]
-    )
+    session, tickets = await _event(server, 5, PEOPLE)
     # A pre-session image, as the organiser would upload it.
     image = Image.fromarray(astronaut_frame(0, 2)).resize((320, 240))
     buf = io.BytesIO()

@@ -35,6 +35,7 @@ const app = {
   partnerAway: null, // grace_until while the partner is disconnected
   lastMeetingNote: null,
   cameraReady: Promise.resolve(),
+  cameraStarted: false,
 };
 
 // Exposed for debugging and for the end-to-end tests (read-only use).
@@ -668,8 +669,17 @@ function onSocketDown({ code, error, final }) {
 const MEDIA_RETRY_MS = 1500;
 const MEDIA_SILENCE_MS = 4000;
 
+/** Start the camera once (the page asks for it when the session is upcoming or live, or a meeting runs). */
+function ensureCamera() {
+  if (!app.cameraStarted) {
+    app.cameraStarted = true;
+    app.cameraReady = startCamera();
+  }
+  return app.cameraReady;
+}
+
 async function startPeer(iceServers) {
-  await app.cameraReady; // offer with the camera's tracks when there are any
+  await ensureCamera(); // offer with the camera's tracks when there are any
   if (app.peer) app.peer.close();
   const peer = new PeerLink(app.signalling, app.local, iceServers);
   app.peer = peer;
@@ -1157,7 +1167,6 @@ async function main() {
     }
   }, 20000);
 
-  app.cameraReady = startCamera();
   if (info.status === "ended") {
     renderStatus("ended");
     app.sessionOver = true;
@@ -1167,6 +1176,7 @@ async function main() {
     connect();
     return;
   }
+  ensureCamera();
   if (info.status === "upcoming") {
     showUpcoming();
     return;
