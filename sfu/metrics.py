@@ -98,11 +98,6 @@ class CodecTiming:
             buckets=FRAME_SECONDS_BUCKETS,
             registry=None,
         )
-        self.frames_shed = Counter(
-            "speedmeet_video_frames_shed",
-            "Received video frames dropped undecoded because decoding had fallen behind",
-            registry=None,
-        )
         self.decode_backlog_seconds = Histogram(
             "speedmeet_video_decode_backlog_seconds",
             "How far behind its stream's own clock each video frame was decoded (0: as fast as it came)",
@@ -117,45 +112,24 @@ class CodecTiming:
             self.decode_seconds,
             self.encode_seconds,
             self.decode_backlog_seconds,
-            self.frames_shed,
         ):
             registry.register(metric)
 
 
-class StreamClock:
-    """How far behind its own timing a received video stream is being handled.
+class _TimedDecoder:
+    """Wraps an aiortc video decoder: counts frames, times each decode, and measures the backlog.
 
     aiortc queues received frames for its decoder thread without bound; when decoding falls behind
-    (an overloaded machine), frames wait there and delay grows. The backlog of a frame is how much
-    later than its stream's own timing (RTP timestamps, 90 kHz) it is handled, against the best seen.
+    (an overloaded machine), frames wait there and delay grows. The backlog is how much later than
+    its stream's own timing (RTP timestamps) a frame gets decoded, against the best seen so far.
     """
-
-    def __init__(self) -> None:
-        self._best_offset: float | None = None  # smallest (handling time - media time) seen
-        self._last_rtp: int | None = None
-        self._media_time = 0.0  # seconds of stream so far, from RTP timestamps (unwrapped)
-
-    def backlog(self, rtp: int, now: float) -> float:
-        if self._last_rtp is not None:
-            step = (rtp - self._last_rtp) & 0xFFFFFFFF
-            if step < 0x80000000:  # forwards (mod 2^32); a jump back is a new stream
-                self._media_time += step / VIDEO_CLOCK_RATE
-            else:
-                self._best_offset = None
-        self._last_rtp = rtp
-        offset = now - self._media_time
-        if self._best_offset is None or offset < self._best_offset:
-            self._best_offset = offset
-        return offset - self._best_offset
-
-
-class _TimedDecoder:
-    """Wraps an aiortc video decoder: counts frames, times each decode, and measures the backlog."""
 
     def __init__(self, inner: Any, timing: CodecTiming) -> None:
         self._inner = inner
         self._timing = timing
-        self._stream = StreamClock()
+        self._best_offset: float | None = None  # smallest (decode time - media time) seen
+        self._last_rtp: int | None = None
+        self._media_time = 0.0  # seconds of stream so far, from RTP timestamps (unwrapped)
 
     def decode(self, encoded_frame: Any) -> list[Any]:
         started = time.perf_counter()
@@ -166,7 +140,17 @@ class _TimedDecoder:
             self._timing.frames_decoded.inc(len(frames))
         rtp = getattr(encoded_frame, "timestamp", None)
         if isinstance(rtp, int):
-            self._timing.decode_backlog_seconds.observe(self._stream.backlog(rtp, done))
+            if self._last_rtp is not None:
+                step = (rtp - self._last_rtp) & 0xFFFFFFFF
+                if step < 0x80000000:  # forwards (mod 2^32); a jump back is a new stream
+                    self._media_time += step / VIDEO_CLOCK_RATE
+                else:
+                    self._best_offset = None
+            self._last_rtp = rtp
+            offset = done - self._media_time
+            if self._best_offset is None or offset < self._best_offset:
+                self._best_offset = offset
+            self._timing.decode_backlog_seconds.observe(offset - self._best_offset)
         return frames
 
 

@@ -7,14 +7,7 @@ import numpy as np
 import pytest
 from aiortc import rtp
 
-from sfu.speedups import (
-    KEYFRAME_RETRY_SECONDS,
-    StaleFrameShedder,
-    aiortc_audio_level_dbov,
-    compute_audio_level_dbov,
-    install,
-    is_vp8_keyframe,
-)
+from sfu.speedups import aiortc_audio_level_dbov, compute_audio_level_dbov, install
 
 
 def _frame(samples: np.ndarray, layout: str) -> av.AudioFrame:
@@ -43,77 +36,3 @@ def test_install_replaces_aiortcs_function_once() -> None:
     install()
     install()
     assert rtp.compute_audio_level_dbov is compute_audio_level_dbov
-
-
-class _Frame:
-    def __init__(self, timestamp: int, keyframe: bool) -> None:
-        self.timestamp = timestamp
-        self.data = bytes([0x10 if keyframe else 0x11, 0, 0])
-
-
-class _Decoder:
-    def __init__(self) -> None:
-        self.decoded: list[int] = []
-
-    def decode(self, frame: _Frame) -> list[str]:
-        self.decoded.append(frame.timestamp)
-        return [f"picture {frame.timestamp}"]
-
-
-def test_vp8_keyframe_flag() -> None:
-    assert is_vp8_keyframe(bytes([0x50, 1])) and not is_vp8_keyframe(bytes([0x51, 1]))
-    assert not is_vp8_keyframe(b"")
-
-
-def test_shedder_drops_stale_frames_until_a_fresh_keyframe() -> None:
-    now = [100.0]
-    inner, shed = _Decoder(), []
-    shedder = StaleFrameShedder(inner, shed=lambda: shed.append(1), max_backlog=0.3, clock=lambda: now[0])
-    rtp = 0
-
-    def frame(keyframe: bool = False, advance: float = 1 / 30) -> _Frame:
-        nonlocal rtp
-        now[0] += advance
-        rtp += 3000  # 1/30 s at 90 kHz
-        return _Frame(rtp, keyframe)
-
-    # On time: everything decoded.
-    for i in range(10):
-        assert shedder.decode(frame(keyframe=i == 0)) == [f"picture {rtp}"]
-    # The machine stalls for a second: the queued frames come out late.
-    first_late = frame(advance=1.0)
-    with pytest.raises(av.error.InvalidDataError):  # aiortc sends a PLI on this
-        shedder.decode(first_late)
-    # The rest of the queue drains at once (nothing decoded) and the stream catches up.
-    for _ in range(40):
-        assert shedder.decode(frame(advance=0.001)) == []
-    # Fresh again, but inter frames cannot be decoded without their references: still dropped.
-    assert shedder.decode(frame()) == []
-    assert len(inner.decoded) == 10
-    # No keyframe came: once KEYFRAME_RETRY_SECONDS have passed, ask again (once).
-    retries = 0
-    for _ in range(round(KEYFRAME_RETRY_SECONDS * 30) + 5):
-        try:
-            assert shedder.decode(frame()) == []
-        except av.error.InvalidDataError:
-            retries += 1
-    assert retries == 1
-    # A fresh keyframe: decoding resumes, and stays on.
-    assert shedder.decode(frame(keyframe=True)) == [f"picture {rtp}"]
-    assert shedder.decode(frame()) == [f"picture {rtp}"]
-    assert (
-        shedder.keyframe_requests == 2
-        and shedder.shed == len(shed) == 42 + round(KEYFRAME_RETRY_SECONDS * 30) + 5
-    )
-    assert len(inner.decoded) == 12
-
-
-def test_install_sheds_on_vp8_decoders_only() -> None:
-    install()
-    import aiortc.rtcrtpreceiver as receiver_module
-    from aiortc.rtcrtpparameters import RTCRtpCodecParameters
-
-    vp8 = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=96)
-    opus = RTCRtpCodecParameters(mimeType="audio/opus", clockRate=48000, channels=2, payloadType=111)
-    assert isinstance(receiver_module.get_decoder(vp8), StaleFrameShedder)
-    assert not isinstance(receiver_module.get_decoder(opus), StaleFrameShedder)
