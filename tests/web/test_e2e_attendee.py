@@ -18,7 +18,7 @@ import aiohttp
 import numpy as np
 import pytest
 from PIL import Image
-from playwright.async_api import Browser, Page, Playwright, expect
+from playwright.async_api import Browser, Locator, Page, Playwright, expect
 
 from sfu.settings import RoomSettings
 from tests.media import VARIANTS, astronaut_frame, closest_variant, laplacian_variance, write_astronaut_y4m
@@ -100,7 +100,7 @@ class Attendee:
     browser: Browser
     page: Page
 
-    def button(self, name: str, exact: bool = False):  # type: ignore[no-untyped-def]
+    def button(self, name: str, exact: bool = False) -> Locator:
         return self.page.get_by_role("button", name=name, exact=exact)
 
 
