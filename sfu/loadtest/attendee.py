@@ -123,7 +123,7 @@ class SyntheticAttendee:
             raise
         except (PeerError, aiohttp.ClientError, ConnectionError, TimeoutError) as exc:
             self._error("peer_failed")
-            logger.warning("%s: %s", self.name, exc)
+            logger.warning("%s gave up: %s", self.name, str(exc)[:200])
         except Exception:
             self._error("crashed")
             logger.exception("%s: behaviour crashed", self.name)
