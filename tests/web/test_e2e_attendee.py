@@ -480,7 +480,7 @@ async def test_speed_networking_in_the_browser(
     await expect(options.get_by_role("button", name="Background image: Image 1")).to_be_visible()
     await grace.page.get_by_label("Upload my own image").set_input_files(str(own_png))
     mine = options.get_by_role("button", name="Background image: My image 1")
-    await expect(mine).to_have_attribute("aria-pressed", "true", timeout=10_000)
+    await expect(mine).to_have_attribute("aria-pressed", "true", timeout=30_000)
     await grace.page.get_by_label("Background colour").fill("#20c040")
     await expect(options.get_by_role("button", name="Colour")).to_have_attribute("aria-pressed", "true")
     await wait_for_video_frames(grace.page, "#background-preview")
