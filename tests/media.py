@@ -74,8 +74,11 @@ def rgb_to_yuv420(rgb: np.ndarray) -> bytes:
     return b"".join(np.clip(np.rint(p), 0, 255).astype(np.uint8).tobytes() for p in planes)
 
 
-def write_astronaut_y4m(path: Path, seconds: float = 2.0, fps: int = 30, variant: str = "plain") -> Path:
-    """Write a y4m clip of the astronaut moving gently (yuv420p, 640x480); returns `path`."""
+def write_astronaut_y4m(path: Path, seconds: float = 3.0, fps: int = 15, variant: str = "plain") -> Path:
+    """Write a y4m clip of the astronaut moving gently (yuv420p, 640x480); returns `path`.
+
+    15 fps by default: enough to see motion, and half the encoding work of 30 fps for every browser
+    and for the server when several fake cameras run on one machine."""
     frames = max(2, round(seconds * fps))
     with path.open("wb") as out:
         out.write(f"YUV4MPEG2 W{WIDTH} H{HEIGHT} F{fps}:1 Ip A1:1 C420jpeg\n".encode("ascii"))

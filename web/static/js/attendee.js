@@ -642,7 +642,7 @@ function onSocketDown({ code, error, final }) {
     const starts = app.info ? toSeconds(app.info.starts_at) : null;
     if (starts && serverNow() < starts + 5 && !app.sessionOver) {
       // Our clock ran slightly ahead of the server's: try again in a moment.
-      app.signalling.scheduleRetry(2000);
+      app.signalling.scheduleRetry(1000);
     } else {
       app.signalling.close();
       if (app.peer) app.peer.close();

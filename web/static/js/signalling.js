@@ -16,6 +16,7 @@ export class Signalling extends EventTarget {
     this.retryTimer = null;
     this.lastError = null;
     this.seq = 0;
+    this.retryChosen = false;
   }
 
   /** Open the socket (again). Events: "open", "message" (detail: msg), "down" (detail: {code, error}). */
@@ -48,13 +49,17 @@ export class Signalling extends EventTarget {
       this.ws = null;
       const error = this.lastError;
       const final = this.closed || FINAL_CLOSE_CODES.has(event.code);
+      this.retryChosen = false;
       this.dispatchEvent(new CustomEvent("down", { detail: { code: event.code, error, final } }));
-      if (!final) this.scheduleRetry();
+      // A listener may have chosen its own delay (e.g. "not started yet: try again in a second").
+      if (!final && !this.retryChosen) this.scheduleRetry();
     });
   }
 
+  /** Reconnect after `delayMs`, or after a growing delay (0.5 s doubling up to 10 s) when not given. */
   scheduleRetry(delayMs) {
     if (this.closed) return;
+    this.retryChosen = true;
     this.attempt += 1;
     const delay = delayMs ?? Math.min(10000, 500 * 2 ** Math.min(this.attempt, 5));
     clearTimeout(this.retryTimer);
