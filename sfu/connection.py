@@ -17,8 +17,8 @@ import logging
 from collections.abc import Callable
 
 from aiohttp import web
-from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
-from aiortc.sdp import candidate_from_sdp
+from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
+from aiortc.sdp import SessionDescription, candidate_from_sdp
 from pydantic import BaseModel
 
 from sfu import protocol as p
@@ -142,19 +142,21 @@ class AttendeeConnection:
                 kinds.add(transceiver.kind)
                 track = transceiver.receiver.track
                 if transceiver.kind == "video":
+                    video_in.relay.tap(transceiver.receiver)
                     await video_in.attach(track)
                 elif transceiver.kind == "audio":
                     await audio_in.attach(track)
             if not kinds & {"audio", "video"}:
                 raise NegotiationFailed("the offer has neither audio nor video")
             if "video" in kinds:
-                pc.addTrack(video_out)
+                forward_keyframe_requests(pc.addTrack(video_out), video_out.keyframe_requested)
                 self.video_out = video_out
             if "audio" in kinds:
                 pc.addTrack(audio_out)
                 self.audio_out = audio_out
             answer = await pc.createAnswer()
             await pc.setLocalDescription(answer)
+            video_out.relay_enabled = sends_vp8(pc.localDescription.sdp)
         except NegotiationFailed:
             await self.close_pc()
             raise
@@ -184,6 +186,7 @@ class AttendeeConnection:
             raise NegotiationFailed(f"could not add the ICE candidate: {exc}") from exc
 
     async def close_pc(self) -> None:
+        """Close the peer connection and stop the outgoing tracks. Safe to call twice."""
         pc, self.pc = self.pc, None
         for track in (self.video_out, self.audio_out):
             if track is not None:
@@ -194,3 +197,24 @@ class AttendeeConnection:
                 await close_peer_connection(pc)
             except Exception:
                 logger.exception("%s: closing the peer connection failed", self.name)
+
+
+def sends_vp8(answer_sdp: str) -> bool:
+    """Whether the video this answer sends is VP8 (the first codec of its video section), the codec the
+    relay forwards; with any other codec the server re-encodes every frame."""
+    for media in SessionDescription.parse(answer_sdp).media:
+        if media.kind == "video" and media.rtp.codecs:
+            return media.rtp.codecs[0].mimeType.lower() == "video/vp8"
+    return False
+
+
+def forward_keyframe_requests(sender: RTCRtpSender, callback: Callable[[], None]) -> None:
+    """Call `callback` too when the receiver asks `sender` for a keyframe (RTCP PLI or FIR): the
+    sender's own encoder can only answer for frames it encodes, not for relayed ones."""
+    own = sender._send_keyframe
+
+    def send_keyframe() -> None:
+        own()
+        callback()
+
+    sender._send_keyframe = send_keyframe  # type: ignore[method-assign]

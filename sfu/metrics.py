@@ -86,6 +86,11 @@ class CodecTiming:
             "Video frames encoded (all aiortc peers in the process)",
             registry=None,
         )
+        self.frames_relayed = Counter(
+            "speedmeet_video_frames_relayed",
+            "Encoded video frames sent on as they came, not re-encoded (all aiortc peers in the process)",
+            registry=None,
+        )
         self.decode_seconds = Histogram(
             "speedmeet_video_decode_seconds",
             "Time to decode one video frame",
@@ -109,6 +114,7 @@ class CodecTiming:
         for metric in (
             self.frames_decoded,
             self.frames_encoded,
+            self.frames_relayed,
             self.decode_seconds,
             self.encode_seconds,
             self.decode_backlog_seconds,
@@ -155,13 +161,20 @@ class _TimedDecoder:
 
 
 class _TimedEncoder:
-    """Wraps an aiortc video encoder: times each encode; forwards bitrate control and packing."""
+    """Wraps an aiortc video encoder: times each encode; forwards bitrate control and packing.
+
+    After relayed (packed) frames, the receiver's decoder holds pictures from another encoder, which
+    this encoder's next inter frame would be decoded against: the first encode after a pack is a
+    keyframe."""
 
     def __init__(self, inner: Any, timing: CodecTiming) -> None:
         self._inner = inner
         self._timing = timing
+        self._packed = False
 
     def encode(self, frame: Any, force_keyframe: bool = False) -> tuple[list[bytes], int]:
+        force_keyframe = force_keyframe or self._packed
+        self._packed = False
         started = time.perf_counter()
         result: tuple[list[bytes], int] = self._inner.encode(frame, force_keyframe)
         self._timing.encode_seconds.observe(time.perf_counter() - started)
@@ -170,6 +183,8 @@ class _TimedEncoder:
 
     def pack(self, packet: Any) -> tuple[list[bytes], int]:
         result: tuple[list[bytes], int] = self._inner.pack(packet)
+        self._packed = True
+        self._timing.frames_relayed.inc()
         return result
 
     @property

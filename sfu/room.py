@@ -810,7 +810,9 @@ class SessionRoom:
             "peer_connections": sum(
                 1 for c in connections if c.pc is not None and c.pc.connectionState == "connected"
             ),
-            "video_frames_in": sum(pt.video.frames_in for pt in self.participants.values()),
+            "video_frames_in": sum(
+                max(pt.video.frames_in, pt.video.relay.frames_in) for pt in self.participants.values()
+            ),
             "video_frames_out": sum(c.video_out.frames_sent for c in connections if c.video_out is not None),
             "store_errors": self.store_errors,
             "server_time": self._clock(),

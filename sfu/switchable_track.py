@@ -7,6 +7,11 @@ the pictures and sound in it do.
 
 Timestamps come from each track's own `MediaClock`, not from the source frames: sources differ (another
 attendee's clock, the slate), and a jump backwards in RTP time would make the browser drop or stall video.
+
+A video source with no effect on it is relayed: its encoded frames go out as they came (`av.Packet`s,
+see `sfu.relay`), with no decode and re-encode. Until the relay reaches a keyframe, and whenever the
+source has an effect, the decoded (processed) frames go out instead; the sender re-encodes those,
+starting with a keyframe (`sfu.metrics` makes the encoder do so after relayed frames).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from sfu.audio_source import AudioQueue, AudioSource
 from sfu.frames import copy_video_frame
 from sfu.latest_frame import SlotClosed
+from sfu.relay import RelaySubscription, relay_packet
 from sfu.slate import Slate
 from sfu.video_source import VideoSource
 
@@ -100,7 +106,12 @@ class SwitchableVideoTrack(_SwitchableTrack):
         self._source: VideoSource | None = None
         self._last_seq = 0
         self._media_clock = MediaClock(VIDEO_CLOCK_RATE, clock)
+        self._subscription: RelaySubscription | None = None
+        # Set by the connection when the negotiated codec can carry relayed frames (VP8).
+        self.relay_enabled = False
+        self._added_relayed = False  # what the current source was told (see VideoSource.add_consumer)
         self.slate_frames = 0
+        self.frames_relayed = 0
 
     @property
     def source(self) -> VideoSource | None:
@@ -111,11 +122,13 @@ class SwitchableVideoTrack(_SwitchableTrack):
         if source is self._source:
             return
         if self._source is not None:
-            self._source.remove_consumer()
+            self._source.remove_consumer(self._added_relayed)
+        self._unsubscribe()
         self._source = source
         self._last_seq = 0
         if source is not None:
-            source.add_consumer()
+            self._added_relayed = self.relay_enabled
+            source.add_consumer(self._added_relayed)
             item = source.output.peek()
             if item is not None and item.age > STALE_FRAME_SECONDS:
                 self._last_seq = item.seq  # do not show an old picture; wait for a fresh one
@@ -126,15 +139,39 @@ class SwitchableVideoTrack(_SwitchableTrack):
 
     def stop(self) -> None:
         if self._source is not None:
-            self._source.remove_consumer()
+            self._source.remove_consumer(self._added_relayed)
             self._source = None
+        self._unsubscribe()
         super().stop()
 
-    async def recv(self) -> av.VideoFrame:
+    @property
+    def relaying(self) -> bool:
+        """Whether the frames going out now are the source's own encoded frames."""
+        return self._subscription is not None and self._subscription.synced
+
+    def keyframe_requested(self) -> None:
+        """The receiver lost pictures (RTCP PLI/FIR): while relaying, only the source can send a keyframe."""
+        if self._subscription is not None:
+            self._subscription.request_keyframe()
+
+    async def recv(self) -> av.VideoFrame | av.Packet:
         while True:
             self._check_live()
             source = self._source
             if source is not None:
+                subscription = self._follow_relay(source)
+                if subscription is not None and subscription.synced:
+                    data = subscription.pop()
+                    if data is not None:
+                        self.frames_relayed += 1
+                        self.frames_sent += 1
+                        return relay_packet(data, self._media_clock.stamp(1))
+                    await asyncio.wait(
+                        [self._switched_future(), subscription.changed()],
+                        timeout=SOURCE_POLL_SECONDS,
+                        return_when=asyncio.FIRST_COMPLETED,
+                    )
+                    continue
                 try:
                     item = source.output.latest_after(self._last_seq)
                 except SlotClosed:
@@ -150,6 +187,8 @@ class SwitchableVideoTrack(_SwitchableTrack):
                 waiters: list[asyncio.Future[None]] = [self._switched_future()]
                 if not closed:
                     waiters.append(source.output.changed())
+                if subscription is not None:
+                    waiters.append(subscription.changed())  # its first keyframe
                 await asyncio.wait(waiters, timeout=SOURCE_POLL_SECONDS, return_when=asyncio.FIRST_COMPLETED)
                 continue
             now = self._clock()
@@ -159,6 +198,20 @@ class SwitchableVideoTrack(_SwitchableTrack):
             self._next_slate_at = now + 1.0 / self._slate.fps
             self.slate_frames += 1
             return self._emit(self._slate_frame)
+
+    def _follow_relay(self, source: VideoSource) -> RelaySubscription | None:
+        """Subscribe to the source's relay while it has no effect on; leave it when it gets one."""
+        wanted = self.relay_enabled and source.processor is None
+        if not wanted:
+            self._unsubscribe()
+        elif self._subscription is None or self._subscription.closed:
+            self._subscription = source.relay.subscribe()
+        return self._subscription
+
+    def _unsubscribe(self) -> None:
+        subscription, self._subscription = self._subscription, None
+        if subscription is not None:
+            subscription.close()
 
     def _emit(self, frame: av.VideoFrame) -> av.VideoFrame:
         frame.pts = self._media_clock.stamp(1)

@@ -6,7 +6,9 @@ The pipeline has two stages joined by latest-frame slots, never queues:
 
 * The drain task always reads the remote track as fast as frames come, so aiortc's unbounded queue never
   grows; it keeps only the newest frame.
-* With no processor (no background effect), frames go straight to the output slot: no extra work.
+* With no processor (no background effect), frames go straight to the output slot: no extra work. Receivers
+  then take the encoded frames from `relay` instead (see `sfu.relay`), and while all of them can, the
+  frames are not even decoded.
 * With a processor, the process task runs it (in an executor, off the event loop) on the newest raw frame,
   but only while someone consumes the output: a video nobody receives costs no processing. A slow
   processor lowers the frame rate; the delay stays one frame.
@@ -24,6 +26,7 @@ import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from sfu.latest_frame import LatestFrameSlot, SlotClosed
+from sfu.relay import Relay
 
 logger = logging.getLogger(__name__)
 
@@ -40,10 +43,12 @@ class VideoSource:
     def __init__(self, name: str, executor: Executor | None = None) -> None:
         self.name = name
         self.output: LatestFrameSlot[av.VideoFrame] = LatestFrameSlot()
+        self.relay = Relay(name)  # the encoded frames, for receivers while no effect is on
         self._raw: LatestFrameSlot[av.VideoFrame] = LatestFrameSlot()
         self._executor = executor
         self._processor: FrameProcessor | None = None
         self._consumers = 0
+        self._decoded_consumers = 0  # receivers that cannot take relayed frames
         self._demand = asyncio.Event()
         self._track: MediaStreamTrack | None = None
         self._drain_task: asyncio.Task[None] | None = None
@@ -54,6 +59,7 @@ class VideoSource:
         self.process_errors = 0
         self.process_seconds = 0.0  # wall time spent in the processor
         self.last_frame_at: float | None = None
+        self._update_decoding()  # nobody watches yet: nothing to decode
 
     # --- inputs -----------------------------------------------------------------------------------
 
@@ -81,6 +87,7 @@ class VideoSource:
         if self._closed:
             return
         self._processor = processor
+        self._update_decoding()
         if processor is not None and self._process_task is None:
             self._process_task = asyncio.create_task(self._process(), name=f"sfu-video-process-{self.name}")
 
@@ -94,14 +101,25 @@ class VideoSource:
     def consumers(self) -> int:
         return self._consumers
 
-    def add_consumer(self) -> None:
+    def add_consumer(self, relayed: bool = False) -> None:
+        """A receiver starts watching; `relayed`: it takes the encoded frames while no effect is on."""
         self._consumers += 1
+        self._decoded_consumers += not relayed
         self._demand.set()
+        self._update_decoding()
 
-    def remove_consumer(self) -> None:
+    def remove_consumer(self, relayed: bool = False) -> None:
+        """A receiver stops watching (with the `relayed` it was added with)."""
         self._consumers = max(0, self._consumers - 1)
+        if not relayed:
+            self._decoded_consumers = max(0, self._decoded_consumers - 1)
         if self._consumers == 0:
             self._demand.clear()
+        self._update_decoding()
+
+    def _update_decoding(self) -> None:
+        # Decoded pictures are needed for an effect and for receivers that cannot take relayed VP8.
+        self.relay.decode = self._processor is not None or self._decoded_consumers > 0
 
     # --- lifecycle --------------------------------------------------------------------------------
 
@@ -116,6 +134,7 @@ class VideoSource:
             await asyncio.gather(task, return_exceptions=True)
         self._raw.close()
         self.output.close()
+        await self.relay.close()
 
     async def _stop_drain(self) -> None:
         task, self._drain_task = self._drain_task, None

@@ -1,0 +1,159 @@
+"""The relay: encoded VP8 forwarded from a keyframe on, decoding only while someone needs pictures; and
+through a real server, a video with no effect reaches the partner without a re-encode."""
+
+from __future__ import annotations
+
+import fractions
+import types
+
+import av
+import numpy as np
+from aiortc.codecs.vpx import Vp8Encoder, vp8_depayload
+from sfu_server import COLOURS, PeerFactory, Server
+from sfu_testing import wait_until
+
+from sfu import protocol as p
+from sfu.relay import Relay, TappedQueue, is_vp8_keyframe, relay_packet
+
+VP8 = types.SimpleNamespace(name="VP8")
+H264 = types.SimpleNamespace(name="H264")
+
+
+def vp8_frames(count: int) -> list[bytes]:
+    """`count` real VP8 frames of a moving picture: a keyframe, then inter frames."""
+    encoder = Vp8Encoder()
+    frames = []
+    for index in range(count):
+        picture = np.full((240, 320, 3), 60, np.uint8)
+        picture[:, index * 8 : index * 8 + 40] = 220
+        frame = av.VideoFrame.from_ndarray(picture, format="rgb24").reformat(format="yuv420p")
+        frame.pts, frame.time_base = index * 3000, fractions.Fraction(1, 90_000)
+        payloads, _ = encoder.encode(frame)
+        frames.append(b"".join(vp8_depayload(payload) for payload in payloads))
+    return frames
+
+
+FRAMES = vp8_frames(8)
+KEY, INTER = FRAMES[0], FRAMES[1:]
+
+
+def encoded(data: bytes) -> types.SimpleNamespace:
+    return types.SimpleNamespace(data=data, timestamp=0)
+
+
+def test_keyframes_are_told_apart_from_inter_frames() -> None:
+    assert is_vp8_keyframe(KEY)
+    assert not any(is_vp8_keyframe(frame) for frame in INTER)
+    assert not is_vp8_keyframe(b"")
+
+
+async def test_a_subscription_starts_at_a_keyframe_and_keeps_every_frame_in_order() -> None:
+    relay = Relay("r")
+    subscription = relay.subscribe()
+    relay.push(INTER[0])  # joined mid-stream: useless without the keyframe before it
+    assert not subscription.synced and subscription.pop() is None
+    waiter = subscription.changed()
+    relay.push(KEY)
+    assert waiter.done() and subscription.synced
+    for frame in INTER[1:4]:
+        relay.push(frame)
+    assert [subscription.pop() for _ in range(5)] == [KEY, *INTER[1:4], None]
+    await relay.close()
+
+
+async def test_a_receiver_that_falls_behind_drops_its_backlog_and_restarts_at_a_keyframe() -> None:
+    relay = Relay("r", max_backlog=3)
+    subscription = relay.subscribe()
+    for frame in [KEY, *INTER[:4]]:  # the fourth frame finds three waiting
+        relay.push(frame)
+    assert subscription.resyncs == 1 and not subscription.synced and subscription.pop() is None
+    relay.push(INTER[4])
+    assert subscription.pop() is None  # still waiting for a keyframe
+    relay.push(KEY)
+    relay.push(INTER[5])
+    assert [subscription.pop(), subscription.pop(), subscription.pop()] == [KEY, INTER[5], None]
+    await relay.close()
+
+
+async def test_closing_ends_every_subscription_and_is_safe_twice() -> None:
+    relay = Relay("r")
+    first, second = relay.subscribe(), relay.subscribe()
+    second.close()
+    second.close()
+    assert relay.subscriptions == 1
+    waiter = first.changed()
+    await relay.close()
+    await relay.close()
+    assert first.closed and waiter.done() and relay.subscriptions == 0
+    relay.push(KEY)
+    assert first.pop() is None
+
+
+async def test_frames_reach_the_decoder_only_while_decoding_is_wanted_and_from_a_keyframe() -> None:
+    relay = Relay("r")
+    subscription = relay.subscribe()
+    decoder_queue = TappedQueue(relay._on_frame)
+
+    relay.decode = False
+    for frame in [KEY, INTER[0]]:
+        decoder_queue.put((VP8, encoded(frame)))
+    assert decoder_queue.qsize() == 0  # nobody needs pictures: not decoded
+    assert [subscription.pop(), subscription.pop()] == [KEY, INTER[0]]  # but relayed
+
+    relay.decode = True  # an effect came on: decoding restarts at the next keyframe
+    decoder_queue.put((VP8, encoded(INTER[1])))
+    assert decoder_queue.qsize() == 0
+    decoder_queue.put((VP8, encoded(KEY)))
+    decoder_queue.put((VP8, encoded(INTER[2])))
+    assert [decoder_queue.get()[1].data for _ in range(2)] == [KEY, INTER[2]]
+
+    # Other codecs cannot be relayed: always decoded, as aiortc would. The end marker always passes.
+    relay.decode = False
+    decoder_queue.put((H264, encoded(b"\x00\x00\x01")))
+    decoder_queue.put(None)
+    assert decoder_queue.get()[0] is H264 and decoder_queue.get() is None
+    await relay.close()
+
+
+def test_relayed_packets_carry_the_frame_and_a_90_khz_timestamp() -> None:
+    packet = relay_packet(KEY, 4500)
+    assert bytes(packet) == KEY and packet.pts == 4500 and packet.time_base == fractions.Fraction(1, 90_000)
+
+
+async def test_a_video_with_no_effect_is_relayed_and_one_with_an_effect_is_re_encoded(
+    server: Server, peers: PeerFactory
+) -> None:
+    a, b = await peers(0), await peers(1)
+    await a.ready()
+    await b.ready()
+    await a.wait_for("matched")
+    await b.wait_for("matched")
+    await a.wait_for_colour(COLOURS[1])
+    await b.wait_for_colour(COLOURS[0])
+    room = server.rooms.get(server.session_id)
+    assert room is not None
+    pa, pb = (room.participants[str(server.tickets[i].id)] for i in (0, 1))
+    assert pa.connection is not None and pa.connection.video_out is not None
+    assert pb.connection is not None and pb.connection.video_out is not None
+    to_a, to_b = pa.connection.video_out, pb.connection.video_out
+    await wait_until(lambda: to_a.relaying and to_b.relaying, within=5, what="both directions relayed")
+    relayed = to_b.frames_relayed
+    await wait_until(lambda: to_b.frames_relayed > relayed + 10, within=5, what="relayed frames")
+    # Nobody needs the pictures of a video that is only relayed: it is not decoded.
+    assert not pa.video.relay.decode and not pb.video.relay.decode
+
+    # A's colour background: B now gets A's processed frames, encoded by the server; A still B's relayed.
+    green = (0, 200, 0)
+    await a.set_background(p.ColorBackground(rgb=green))
+    await a.wait_for("background")
+    await b.wait_for_colour(green)
+    assert not to_b.relaying and to_a.relaying and pa.video.relay.decode
+    relayed = to_b.frames_relayed
+    await b.wait_for_colour(green)
+    assert to_b.frames_relayed == relayed
+
+    # Switched off again: back to relaying, and the picture is A's own again.
+    await a.set_background(p.NoBackground())
+    await a.wait_for("background")
+    await b.wait_for_colour(COLOURS[0])
+    await wait_until(lambda: to_b.relaying, within=5, what="relaying again")
