@@ -3,6 +3,9 @@
 Audio cannot skip to the newest frame like video (every 20 ms chunk is sound), but it must not build up
 delay either: each receiver gets a queue of at most `AUDIO_QUEUE_FRAMES` chunks; when a receiver falls
 behind, the oldest chunks are dropped.
+
+Receivers that take Opus get the encoded frames from `relay` (see `sfu.relay`), with the same bound;
+while all of them do, the audio is not even decoded.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from sfu.frames import copy_audio_frame
+from sfu.relay import AUDIO_BACKLOG, Relay
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +62,9 @@ class AudioSource:
     def __init__(self, name: str) -> None:
         self.name = name
         self._queues: list[AudioQueue] = []
+        self._decoded_queues: set[AudioQueue] = set()  # of receivers that cannot take relayed Opus
+        self.relay = Relay(name, "opus", max_backlog=AUDIO_BACKLOG)
+        self.relay.decode = False
         self._track: MediaStreamTrack | None = None
         self._task: asyncio.Task[None] | None = None
         self._closed = False
@@ -71,14 +78,21 @@ class AudioSource:
     def consumers(self) -> int:
         return len(self._queues)
 
-    def subscribe(self) -> AudioQueue:
+    def subscribe(self, relayed: bool = False) -> AudioQueue:
+        """A queue of the decoded frames; `relayed`: the receiver takes the Opus frames from `relay`
+        and reads this queue only for audio that came in another codec."""
         queue = AudioQueue()
         self._queues.append(queue)
+        if not relayed:
+            self._decoded_queues.add(queue)
+        self.relay.decode = bool(self._decoded_queues)
         return queue
 
     def unsubscribe(self, queue: AudioQueue) -> None:
         if queue in self._queues:
             self._queues.remove(queue)
+        self._decoded_queues.discard(queue)
+        self.relay.decode = bool(self._decoded_queues)
 
     async def attach(self, track: MediaStreamTrack) -> None:
         """Read frames from `track` (replacing any previous one)."""
@@ -102,6 +116,8 @@ class AudioSource:
         self._closed = True
         await self.detach()
         self._queues.clear()
+        self._decoded_queues.clear()
+        await self.relay.close()
 
     async def _drain(self, track: MediaStreamTrack) -> None:
         try:

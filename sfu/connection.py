@@ -145,18 +145,24 @@ class AttendeeConnection:
                     video_in.relay.tap(transceiver.receiver)
                     await video_in.attach(track)
                 elif transceiver.kind == "audio":
+                    audio_in.relay.tap(transceiver.receiver)
                     await audio_in.attach(track)
             if not kinds & {"audio", "video"}:
                 raise NegotiationFailed("the offer has neither audio nor video")
             if "video" in kinds:
                 forward_keyframe_requests(pc.addTrack(video_out), video_out.keyframe_requested)
-                self.video_out = video_out
             if "audio" in kinds:
                 pc.addTrack(audio_out)
-                self.audio_out = audio_out
             answer = await pc.createAnswer()
             await pc.setLocalDescription(answer)
-            video_out.relay_enabled = sends_vp8(pc.localDescription.sdp)
+            # Relaying needs the codec the partner's media came in: VP8 and Opus, what browsers send.
+            # (Set before the room can see the tracks: a source is subscribed to as the flag says.)
+            video_out.relay_enabled = sends(pc.localDescription.sdp, "video", "video/vp8")
+            audio_out.relay_enabled = sends(pc.localDescription.sdp, "audio", "audio/opus")
+            if "video" in kinds:
+                self.video_out = video_out
+            if "audio" in kinds:
+                self.audio_out = audio_out
         except NegotiationFailed:
             await self.close_pc()
             raise
@@ -199,12 +205,12 @@ class AttendeeConnection:
                 logger.exception("%s: closing the peer connection failed", self.name)
 
 
-def sends_vp8(answer_sdp: str) -> bool:
-    """Whether the video this answer sends is VP8 (the first codec of its video section), the codec the
-    relay forwards; with any other codec the server re-encodes every frame."""
+def sends(answer_sdp: str, kind: str, mime_type: str) -> bool:
+    """Whether the `kind` media this answer sends uses `mime_type` (the first codec of its section).
+    Only then can the relay forward what the partner sent; otherwise the server re-encodes."""
     for media in SessionDescription.parse(answer_sdp).media:
-        if media.kind == "video" and media.rtp.codecs:
-            return media.rtp.codecs[0].mimeType.lower() == "video/vp8"
+        if media.kind == kind and media.rtp.codecs:
+            return media.rtp.codecs[0].mimeType.lower() == mime_type
     return False
 
 

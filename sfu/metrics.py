@@ -219,12 +219,37 @@ def install_codec_timing() -> CodecTiming:
 
         def get_encoder(codec: Any) -> Any:
             encoder = original_encoder(codec)
-            return _TimedEncoder(encoder, timing) if _is_video(codec) else encoder
+            if _is_video(codec):
+                return _TimedEncoder(encoder, timing)
+            return _FrameStampedEncoder(encoder, int(getattr(codec, "clockRate", 0) or 0))
 
         receiver_module.get_decoder = get_decoder
         sender_module.get_encoder = get_encoder
         _codec_timing = timing
         return timing
+
+
+class _FrameStampedEncoder:
+    """Wraps an aiortc audio encoder so that encoded frames keep their own timestamps.
+
+    aiortc's Opus encoder numbers its packets by the samples it has encoded, ignoring the frame's pts,
+    while `pack()` (relayed packets) uses the packet's pts. A track that sends both (relayed audio, then
+    silence it makes itself) needs one clock for both: the frames' pts, which the track sets.
+    """
+
+    def __init__(self, inner: Any, clock_rate: int) -> None:
+        self._inner = inner
+        self._clock_rate = clock_rate  # of the RTP timestamps (48 kHz for Opus whatever the frame's rate)
+
+    def encode(self, frame: Any, force_keyframe: bool = False) -> tuple[list[bytes], int | None]:
+        payloads, timestamp = self._inner.encode(frame, force_keyframe)
+        if payloads and self._clock_rate and frame.pts is not None and frame.time_base is not None:
+            timestamp = int(frame.pts * frame.time_base * self._clock_rate)
+        return payloads, timestamp
+
+    def pack(self, packet: Any) -> tuple[list[bytes], int]:
+        result: tuple[list[bytes], int] = self._inner.pack(packet)
+        return result
 
 
 def _is_video(codec: Any) -> bool:

@@ -1,4 +1,4 @@
-"""Forwarding an attendee's encoded video as it came, for receivers of a video with no effect on it.
+"""Forwarding an attendee's encoded media as it came: video with no effect on it, and audio.
 
 Decoding and re-encoding a video nobody changes is most of what an attendee costs the server (the VP8
 encode alone is about 4 ms a frame at 640x480). A `Relay` taps the attendee's RTP receiver: each VP8
@@ -17,6 +17,9 @@ The tap replaces the aiortc receiver's decoder queue with `TappedQueue` before t
 other large cost, so frames only go on to the decoder while `decode` is set (an effect needs the
 pictures, or a receiver cannot take relayed VP8); when it is set again, decoding restarts at a
 keyframe (requested at once), since the frames skipped meanwhile are gone.
+
+Audio goes the same way (`Relay(name, "opus")`): every Opus frame decodes on its own, so each one counts
+as a keyframe, a receiver can join anywhere, and none is ever requested.
 """
 
 from __future__ import annotations
@@ -40,12 +43,19 @@ VIDEO_TIME_BASE = fractions.Fraction(1, 90_000)
 MAX_BACKLOG = 30
 # At most one keyframe request to the sender this often (the sender answers each with a large frame).
 KEYFRAME_REQUEST_INTERVAL = 0.5
-RELAYED_CODEC = "vp8"
+AUDIO_BACKLOG = 5  # 100 ms of 20 ms Opus frames, like the decoded audio queues
 
 
 def is_vp8_keyframe(data: bytes) -> bool:
     """Whether a reassembled VP8 frame is a keyframe (RFC 6386 9.1: bit 0 of the frame tag is 0)."""
     return len(data) >= 3 and not data[0] & 0x01
+
+
+def _standalone(data: bytes) -> bool:
+    return True
+
+
+_KEYFRAME_TESTS: dict[str, Callable[[bytes], bool]] = {"vp8": is_vp8_keyframe, "opus": _standalone}
 
 
 class TappedQueue(queue.Queue[Any]):
@@ -76,14 +86,16 @@ class TappedQueue(queue.Queue[Any]):
 class RelaySubscription:
     """One receiver's queue of encoded frames, from a keyframe on."""
 
-    def __init__(self, relay: Relay, max_backlog: int) -> None:
+    def __init__(self, relay: Relay, max_backlog: int, standalone: bool = False) -> None:
         self._relay = relay
         self._frames: collections.deque[bytes] = collections.deque()
         self._max_backlog = max_backlog
+        self._standalone = standalone  # every frame decodes on its own (audio): drop just the oldest
         self._waiter: asyncio.Future[None] | None = None
         self.synced = False  # a keyframe has been queued since the last (re)start
         self.closed = False
         self.resyncs = 0
+        self.dropped = 0
 
     def push(self, data: bytes, keyframe: bool) -> None:
         if self.closed:
@@ -93,6 +105,9 @@ class RelaySubscription:
                 self._relay.request_keyframe()
                 return
             self.synced = True
+        elif len(self._frames) >= self._max_backlog and self._standalone:
+            self._frames.popleft()
+            self.dropped += 1
         elif len(self._frames) >= self._max_backlog:
             # The receiver cannot keep up: skipping frames would corrupt the picture, so start over.
             self._frames.clear()
@@ -139,12 +154,17 @@ class Relay:
     def __init__(
         self,
         name: str,
+        codec: str = "vp8",
         *,
         max_backlog: int = MAX_BACKLOG,
         keyframe_interval: float = KEYFRAME_REQUEST_INTERVAL,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        if codec not in _KEYFRAME_TESTS:
+            raise ValueError(f"cannot relay {codec!r}; can relay {sorted(_KEYFRAME_TESTS)}")
         self.name = name
+        self.codec = codec
+        self._is_keyframe = _KEYFRAME_TESTS[codec]
         self._max_backlog = max_backlog
         self._keyframe_interval = keyframe_interval
         self._clock = clock
@@ -178,7 +198,7 @@ class Relay:
             self._receiver = None
 
     def subscribe(self) -> RelaySubscription:
-        subscription = RelaySubscription(self, self._max_backlog)
+        subscription = RelaySubscription(self, self._max_backlog, standalone=self._is_keyframe is _standalone)
         self._subscriptions.append(subscription)
         self.request_keyframe()
         return subscription
@@ -188,8 +208,8 @@ class Relay:
             self._subscriptions.remove(subscription)
 
     def push(self, data: bytes) -> bool:
-        """Hand one encoded VP8 frame to every subscription; returns whether it is a keyframe."""
-        keyframe = is_vp8_keyframe(data)
+        """Hand one encoded frame to every subscription; returns whether it is a keyframe."""
+        keyframe = self._is_keyframe(data)
         self.frames_in += 1
         self.keyframes_in += keyframe
         for subscription in list(self._subscriptions):
@@ -224,8 +244,8 @@ class Relay:
     def _on_frame(self, codec: Any, encoded_frame: Any) -> bool:
         """Relay one reassembled frame; returns whether it goes on to the decoder."""
         data = getattr(encoded_frame, "data", None)
-        vp8 = str(getattr(codec, "name", "")).lower() == RELAYED_CODEC
-        if not vp8 or not isinstance(data, bytes) or not data:
+        ours = str(getattr(codec, "name", "")).lower() == self.codec
+        if not ours or not isinstance(data, bytes) or not data:
             return True  # nothing this relay can forward: decode it as aiortc would
         keyframe = self.push(data)
         if not self.decode:
@@ -239,9 +259,9 @@ class Relay:
         return True
 
 
-def relay_packet(data: bytes, pts: int) -> av.Packet:
-    """An encoded frame as aiortc's sender takes it for `Encoder.pack` (pts in the 90 kHz clock)."""
+def relay_packet(data: bytes, pts: int, time_base: fractions.Fraction = VIDEO_TIME_BASE) -> av.Packet:
+    """An encoded frame as aiortc's sender takes it for `Encoder.pack` (pts in the RTP clock)."""
     packet = av.Packet(data)
     packet.pts = pts
-    packet.time_base = VIDEO_TIME_BASE
+    packet.time_base = time_base
     return packet

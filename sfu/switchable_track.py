@@ -221,7 +221,12 @@ class SwitchableVideoTrack(_SwitchableTrack):
 
 
 class SwitchableAudioTrack(_SwitchableTrack):
-    """Audio sent to one attendee: the current `AudioSource`'s frames, or silence, paced at 20 ms."""
+    """Audio sent to one attendee: the current `AudioSource`'s frames, or silence, paced at 20 ms.
+
+    With `relay_enabled` (the attendee receives Opus), the source's Opus frames go out as they came;
+    silence, and audio that came in another codec, are encoded by the sender. Both carry this track's
+    timestamps (see `sfu.metrics`), so they can follow one another in any order.
+    """
 
     kind = "audio"
 
@@ -229,6 +234,9 @@ class SwitchableAudioTrack(_SwitchableTrack):
         super().__init__(clock)
         self._source: AudioSource | None = None
         self._queue: AudioQueue | None = None
+        self._subscription: RelaySubscription | None = None
+        self.relay_enabled = False  # set by the connection when the negotiated codec is Opus
+        self.frames_relayed = 0
         self._due: float | None = None
         self._media_clock = MediaClock(AUDIO_SAMPLE_RATE, clock)
         self._silence = _silence_frame()
@@ -245,8 +253,13 @@ class SwitchableAudioTrack(_SwitchableTrack):
             return
         if self._source is not None and self._queue is not None:
             self._source.unsubscribe(self._queue)
+        if self._subscription is not None:
+            self._subscription.close()
+            self._subscription = None
         self._source = source
-        self._queue = source.subscribe() if source is not None else None
+        self._queue = source.subscribe(relayed=self.relay_enabled) if source is not None else None
+        if source is not None and self.relay_enabled:
+            self._subscription = source.relay.subscribe()
         self.switches += 1
         self._wake()
 
@@ -254,9 +267,21 @@ class SwitchableAudioTrack(_SwitchableTrack):
         self.switch_to(None)
         super().stop()
 
-    async def recv(self) -> av.AudioFrame:
+    @property
+    def relaying(self) -> bool:
+        return self._subscription is not None
+
+    async def recv(self) -> av.AudioFrame | av.Packet:
         while True:
             self._check_live()
+            subscription = self._subscription
+            if subscription is not None:
+                data = subscription.pop()
+                if data is not None:
+                    samples = opus_samples(data)
+                    self._advance(samples)
+                    self.frames_relayed += 1
+                    return relay_packet(data, self._media_clock.stamp(samples), AUDIO_TIME_BASE)
             queue = self._queue
             if queue is not None:
                 frame = queue.pop()
@@ -273,6 +298,8 @@ class SwitchableAudioTrack(_SwitchableTrack):
             waiters: list[asyncio.Future[None]] = [self._switched_future()]
             if queue is not None:
                 waiters.append(queue.changed())
+            if subscription is not None:
+                waiters.append(subscription.changed())
             await asyncio.wait(waiters, timeout=due - now, return_when=asyncio.FIRST_COMPLETED)
 
     def _normalise(self, frame: av.AudioFrame) -> av.AudioFrame:
@@ -300,6 +327,10 @@ class SwitchableAudioTrack(_SwitchableTrack):
         samples = frame.samples
         frame.pts = self._media_clock.stamp(samples)
         frame.time_base = AUDIO_TIME_BASE
+        self._advance(samples)
+        return frame
+
+    def _advance(self, samples: int) -> None:
         # Pace by a schedule, not by "now + 20 ms", so silence does not drift slower than real time.
         now = self._clock()
         duration = samples / AUDIO_SAMPLE_RATE
@@ -308,7 +339,26 @@ class SwitchableAudioTrack(_SwitchableTrack):
         else:
             self._due += duration
         self.frames_sent += 1
-        return frame
+
+
+def opus_samples(data: bytes) -> int:
+    """Samples (at 48 kHz) in one Opus packet, from its TOC byte (RFC 6716 3.1); 20 ms if unreadable."""
+    if not data:
+        return AUDIO_SAMPLES
+    config, code = data[0] >> 3, data[0] & 0x03
+    if config < 12:  # SILK: 10, 20, 40, 60 ms
+        frame = (480, 960, 1920, 2880)[config % 4]
+    elif config < 16:  # hybrid: 10, 20 ms
+        frame = (480, 960)[config % 2]
+    else:  # CELT: 2.5, 5, 10, 20 ms
+        frame = (120, 240, 480, 960)[config % 4]
+    if code == 0:
+        frames = 1
+    elif code in (1, 2):
+        frames = 2
+    else:
+        frames = data[1] & 0x3F if len(data) > 1 else 1
+    return frame * max(frames, 1)
 
 
 def _silence_frame() -> av.AudioFrame:

@@ -1,5 +1,6 @@
-"""The relay: encoded VP8 forwarded from a keyframe on, decoding only while someone needs pictures; and
-through a real server, a video with no effect reaches the partner without a re-encode."""
+"""The relay: encoded VP8 forwarded from a keyframe on, decoding only while someone needs pictures, and
+Opus forwarded frame by frame; through a real server, a video with no effect and the audio reach the
+partner without a re-encode."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ import types
 
 import av
 import numpy as np
+import pytest
 from aiortc.codecs.vpx import Vp8Encoder, vp8_depayload
-from sfu_server import COLOURS, PeerFactory, Server
+from sfu_server import COLOURS, TONES, PeerFactory, Server
 from sfu_testing import wait_until
 
 from sfu import protocol as p
 from sfu.relay import Relay, TappedQueue, is_vp8_keyframe, relay_packet
+from sfu.switchable_track import opus_samples
 
 VP8 = types.SimpleNamespace(name="VP8")
 H264 = types.SimpleNamespace(name="H264")
@@ -157,3 +160,77 @@ async def test_a_video_with_no_effect_is_relayed_and_one_with_an_effect_is_re_en
     await a.wait_for("background")
     await b.wait_for_colour(COLOURS[0])
     await wait_until(lambda: to_b.relaying, within=5, what="relaying again")
+
+
+def opus_packets(milliseconds: int, count: int) -> list[bytes]:
+    """Real Opus packets of a tone, `milliseconds` each."""
+    codec = av.CodecContext.create("libopus", "w")
+    codec.sample_rate, codec.format, codec.layout = 48000, "s16", "stereo"
+    codec.options = {"frame_duration": str(milliseconds)}
+    samples = 48 * milliseconds
+    packets: list[bytes] = []
+    index = 0
+    while len(packets) < count:
+        t = (np.arange(samples) + index * samples) / 48000
+        tone = (8000 * np.sin(2 * np.pi * 440 * t)).astype(np.int16)
+        frame = av.AudioFrame.from_ndarray(np.repeat(tone, 2).reshape(1, -1), format="s16", layout="stereo")
+        frame.sample_rate, frame.pts = 48000, index * samples
+        packets += [bytes(packet) for packet in codec.encode(frame)]
+        index += 1
+    return packets[:count]
+
+
+@pytest.mark.parametrize("milliseconds", [10, 20, 40, 60])
+def test_opus_packet_durations_come_from_the_toc_byte(milliseconds: int) -> None:
+    assert {opus_samples(packet) for packet in opus_packets(milliseconds, 3)} == {48 * milliseconds}
+
+
+async def test_audio_relay_joins_anywhere_and_a_slow_receiver_loses_only_the_oldest_frames() -> None:
+    relay = Relay("a", "opus", max_backlog=3)
+    subscription = relay.subscribe()
+    packets = opus_packets(20, 5)
+    for packet in packets:
+        relay.push(packet)
+    assert subscription.synced and subscription.dropped == 2 and relay.keyframe_requests == 0
+    assert [subscription.pop() for _ in range(4)] == [*packets[2:], None]
+    await relay.close()
+
+
+def test_only_known_codecs_are_relayed() -> None:
+    with pytest.raises(ValueError, match="cannot relay 'h264'"):
+        Relay("x", "h264")
+
+
+async def test_audio_is_relayed_and_not_decoded_and_silence_follows_when_the_partner_leaves(
+    server: Server, peers: PeerFactory
+) -> None:
+    a, b = await peers(0), await peers(1)
+    await a.ready()
+    await b.ready()
+    await a.wait_for("matched")
+    await b.wait_for("matched")
+    await b.wait_for_tone(TONES[0])
+    room = server.rooms.get(server.session_id)
+    assert room is not None
+    pa, pb = (room.participants[str(server.tickets[i].id)] for i in (0, 1))
+    assert pb.connection is not None and pb.connection.audio_out is not None
+    to_b = pb.connection.audio_out
+    assert to_b.relaying and not pa.audio.relay.decode
+    relayed = to_b.frames_relayed
+    await wait_until(lambda: to_b.frames_relayed > relayed + 20, within=5, what="relayed audio")
+
+    # A leaves: B's track goes on with silence it encodes itself, on the same clock as the relayed audio.
+    await a.leave()
+    await b.wait_for("meeting_ended")
+    silent = await b.wait_for_audio(lambda sample: sample.rms < 50)
+    assert silent.rms < 50 and not to_b.relaying
+    silence_sent = to_b.silence_frames
+    await wait_until(lambda: to_b.silence_frames > silence_sent + 10, within=5, what="silence")
+
+    # And relayed audio again after the silence: the receiver takes both on one clock.
+    c = await peers(2)
+    await c.ready()
+    await b.ready()
+    await b.wait_for("matched", predicate=lambda m: m.meeting.partner.name == "Person 2")
+    await b.wait_for_tone(TONES[2])
+    assert to_b.relaying
