@@ -58,6 +58,19 @@ class SegmenterPool:
                 return segmenter
         return self._idle.get()
 
+    def warm(self, count: int | None = None) -> int:
+        """Load segmenters now, up to `count` (default: the pool's size), so that the first streams do
+        not wait for a model load (a second or more, with MediaPipe's first import). Blocking: call it
+        in a worker thread. Returns how many are loaded."""
+        target = self.size if count is None else min(count, self.size)
+        while True:
+            with self._lock:
+                if self._closed or len(self._all) >= target:
+                    return len(self._all)
+                segmenter = self._factory()
+                self._all.append(segmenter)
+                self._idle.put(segmenter)
+
     def close(self) -> None:
         """Free every model. Segmenters still borrowed refuse their next call. Safe to call twice."""
         with self._lock:

@@ -42,6 +42,8 @@ async def _rooms_ctx(app: web.Application) -> AsyncIterator[None]:
         for s in config.ice_servers
     ]
     backgrounds = Backgrounds(app[STORE_KEY], app[MEDIA_FILES_KEY].path)
+    if config.preload_effects:
+        backgrounds.start()
     registry = RoomRegistry(
         app[STORE_KEY],
         ice_servers=ice_servers,

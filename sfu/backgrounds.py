@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
@@ -63,6 +64,30 @@ class Backgrounds:
         self._processors: dict[int, BackgroundProcessor] = {}  # id(participant) -> its processor
         self._images: OrderedDict[int, np.ndarray] = OrderedDict()
         self._closed = False
+        self._warm_task: asyncio.Task[None] | None = None
+
+    @property
+    def models_loaded(self) -> int:
+        """Segmentation models loaded so far (shared by every attendee's effect)."""
+        return self._pool.loaded
+
+    def start(self) -> None:
+        """Load the segmentation models in the background now, so that the first attendee to pick a
+        background does not see their video stall while a model loads (MediaPipe's first import alone
+        takes a second or more of CPU)."""
+        if self._warm_task is None and not self._closed:
+            self._warm_task = asyncio.create_task(self._warm(), name="sfu-backgrounds-warm")
+
+    async def _warm(self) -> None:
+        started = time.perf_counter()
+        try:
+            loaded = await asyncio.get_running_loop().run_in_executor(None, self._pool.warm)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("could not preload the segmentation models; they load on first use")
+            return
+        logger.info("%d segmentation model(s) ready in %.1f s", loaded, time.perf_counter() - started)
 
     async def processor_for(
         self, participant: Participant, background: p.Background, event_id: int
@@ -89,6 +114,11 @@ class Backgrounds:
         if self._closed:
             return
         self._closed = True
+        task, self._warm_task = self._warm_task, None
+        if task is not None:
+            # A model load under way finishes in its thread; close() below then frees it.
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
         for processor in self._processors.values():
             processor.close()
         self._processors.clear()

@@ -52,6 +52,11 @@ class RoomRegistry:
     def ice_servers(self) -> list[RTCIceServer]:
         return list(self._ice_servers)
 
+    @property
+    def backgrounds(self) -> BackgroundProvider | None:
+        """What makes the attendees' background effects (None: effects are off)."""
+        return self._backgrounds
+
     def get(self, session_id: int) -> SessionRoom | None:
         return self._rooms.get(session_id)
 

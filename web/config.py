@@ -94,6 +94,9 @@ class Config:
     max_video_bytes: int = 50 * MiB
     max_image_pixels: int = 25_000_000
     max_uploads_per_ticket: int = 20
+    # Load the background-effect models at start (in the background), not when the first attendee
+    # picks a background. Tests that never use effects turn it off to save the CPU.
+    preload_effects: bool = True
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:

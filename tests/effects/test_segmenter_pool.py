@@ -90,3 +90,18 @@ def test_the_pool_uses_its_factory() -> None:
 def test_pool_size_must_be_positive() -> None:
     with pytest.raises(ValueError):
         SegmenterPool(0)
+
+
+def test_warming_loads_models_ahead_of_need_and_borrowers_use_them() -> None:
+    pool = SegmenterPool(2)
+    try:
+        assert pool.warm(1) == 1
+        assert pool.warm() == 2  # up to the size, no further
+        assert pool.warm(5) == 2
+        with pool.borrow() as first, pool.borrow() as second:
+            assert first is not second
+            assert np.isfinite(second.segment(PICTURE)).all()
+        assert pool.loaded == 2
+    finally:
+        pool.close()
+    assert pool.warm() == 0  # a closed pool loads nothing

@@ -10,6 +10,7 @@ from sfu_server import COLOURS, PeerFactory, Server
 from sfu_testing import wait_until
 
 from sfu import protocol as p
+from sfu.backgrounds import Backgrounds
 from web.keys import MEDIA_FILES_KEY
 from web.store import AssetInput
 
@@ -91,3 +92,11 @@ async def test_image_backgrounds_of_the_event_or_ones_own_only(server: Server, p
     ack = await a.wait_for("background")
     assert isinstance(ack, p.BackgroundSet) and ack.preview
     await a.wait_for_colour((250, 250, 0), tolerance=50)
+
+
+async def test_the_models_are_loaded_at_start_not_when_the_first_attendee_picks_a_background(
+    server: Server,
+) -> None:
+    backgrounds = server.rooms.backgrounds
+    assert isinstance(backgrounds, Backgrounds)
+    await wait_until(lambda: backgrounds.models_loaded == 2, within=30, what="models preloaded")

@@ -104,6 +104,7 @@ class Api:
 
 
 def make_config(data_dir: Path, **overrides: Any) -> Config:
+    overrides.setdefault("preload_effects", False)  # the API tests never run an effect
     return Config(
         host="127.0.0.1", port=0, data_dir=data_dir, admin_token_file=data_dir / "admin-token", **overrides
     )

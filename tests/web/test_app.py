@@ -121,7 +121,7 @@ async def test_health_and_metrics(api: Api) -> None:
 def test_media_plane_hook_runs_sfu_setup(tmp_path: Path) -> None:
     import sfu
 
-    app = create_app(Config(data_dir=tmp_path, port=0))
+    app = create_app(Config(data_dir=tmp_path, port=0, preload_effects=False))
     paths = {r.canonical for r in app.router.resources()}
     if getattr(sfu, "setup", None) is None:
         assert "/api/sessions/{session_id}/ws" not in paths
