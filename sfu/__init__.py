@@ -26,7 +26,7 @@ def setup(app: web.Application, settings: RoomSettings | None = None) -> None:
     """Register the signalling route and the rooms' lifecycle. Call after the store's cleanup context
     is registered (rooms are stopped before the store closes). `app[SETTINGS_KEY]` may be replaced
     before the app starts (tests shorten timings)."""
-    app[SETTINGS_KEY] = settings or RoomSettings()
+    app[SETTINGS_KEY] = settings or RoomSettings(effect_fps=app[CONFIG_KEY].effect_fps)
     setup_metrics(app)
     install_speedups()
     app.router.add_get(WS_PATH, ws_handler, name="sfu_ws")

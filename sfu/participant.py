@@ -17,10 +17,12 @@ from sfu.video_source import VideoSource
 
 
 class Participant:
-    def __init__(self, attendee: str, card: p.Me, executor: Executor | None = None) -> None:
+    def __init__(
+        self, attendee: str, card: p.Me, executor: Executor | None = None, effect_fps: float | None = None
+    ) -> None:
         self.attendee = attendee
         self.card = card
-        self.video = VideoSource(f"v{attendee}", executor)
+        self.video = VideoSource(f"v{attendee}", executor, max_fps=effect_fps)
         self.audio = AudioSource(f"a{attendee}")
         self.connection: AttendeeConnection | None = None
         self.partner: Participant | None = None

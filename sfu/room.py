@@ -242,7 +242,9 @@ class SessionRoom:
             )
             participant = self.participants.get(attendee)
             if participant is None:
-                participant = self.participants[attendee] = Participant(attendee, card, self._executor)
+                participant = self.participants[attendee] = Participant(
+                    attendee, card, self._executor, self.settings.effect_fps
+                )
             else:
                 participant.card = card
             replaced, participant.connection = participant.connection, None

@@ -16,5 +16,8 @@ class RoomSettings:
     outbox_messages: int = 512  # queued messages per socket before a non-reading client is dropped
     max_bad_messages: int = 20  # malformed messages in a row before the socket is closed
     slate_text: str = "Waiting for your next match"
+    # Most frames per second run through a background effect (and re-encoded) per attendee; None: all
+    # of them. Each processed frame costs the effect and an encode: a lower rate serves more attendees.
+    effect_fps: float | None = None
     # Wall clock of the rooms (meeting deadlines are absolute epoch seconds); tests shift it to jump ahead.
     clock: Callable[[], float] = time.time

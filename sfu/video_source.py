@@ -11,7 +11,7 @@ The pipeline has two stages joined by latest-frame slots, never queues:
   frames are not even decoded.
 * With a processor, the process task runs it (in an executor, off the event loop) on the newest raw frame,
   but only while someone consumes the output: a video nobody receives costs no processing. A slow
-  processor lowers the frame rate; the delay stays one frame.
+  processor lowers the frame rate; the delay stays one frame. `max_fps` caps the processed rate.
 """
 
 from __future__ import annotations
@@ -40,8 +40,11 @@ class FrameProcessor(Protocol):
 class VideoSource:
     """The processed video of one attendee, for any number of receivers (see module docstring)."""
 
-    def __init__(self, name: str, executor: Executor | None = None) -> None:
+    def __init__(self, name: str, executor: Executor | None = None, max_fps: float | None = None) -> None:
+        if max_fps is not None and not max_fps > 0:
+            raise ValueError(f"max_fps must be positive, got {max_fps!r}")
         self.name = name
+        self.max_fps = max_fps
         self.output: LatestFrameSlot[av.VideoFrame] = LatestFrameSlot()
         self.relay = Relay(name)  # the encoded frames, for receivers while no effect is on
         self._raw: LatestFrameSlot[av.VideoFrame] = LatestFrameSlot()
@@ -57,6 +60,7 @@ class VideoSource:
         self.frames_in = 0
         self.frames_processed = 0
         self.process_errors = 0
+        self.frames_skipped = 0  # by the frame-rate cap
         self.process_seconds = 0.0  # wall time spent in the processor
         self.last_frame_at: float | None = None
         self._update_decoding()  # nobody watches yet: nothing to decode
@@ -169,6 +173,10 @@ class VideoSource:
         loop = asyncio.get_running_loop()
         seen = 0
         failures_logged = 0
+        # Frame-rate cap as a token bucket over arrival times: each frame earns max_fps * its gap in
+        # credit; a frame is processed while credit lasts. Frames are taken as they arrive (no waiting,
+        # no added delay), and the average rate is the cap even when frames come unevenly.
+        credit, last_at = 1.0, None
         try:
             while True:
                 await self._demand.wait()
@@ -179,6 +187,14 @@ class VideoSource:
                 processor = self._processor
                 if processor is None:
                     continue
+                if self.max_fps is not None:
+                    gap = 1.0 if last_at is None else item.at - last_at
+                    last_at = item.at
+                    credit = min(1.5, credit + gap * self.max_fps)
+                    if credit < 0.5:
+                        self.frames_skipped += 1
+                        continue
+                    credit -= 1.0
                 started = time.perf_counter()
                 try:
                     out = await loop.run_in_executor(self._executor, processor.process, item.value)

@@ -88,6 +88,13 @@ def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser], env: Ma
     p.add_argument(
         "--max-image-pixels", type=int, default=None, help="env SPEEDMEET_MAX_IMAGE_PIXELS; default 25000000"
     )
+    p.add_argument(
+        "--effect-fps",
+        type=int,
+        default=None,
+        help="most frames per second run through a background effect per attendee; fewer serve more "
+        "attendees per core (env SPEEDMEET_EFFECT_FPS; default: every frame)",
+    )
     p.set_defaults(handler=_serve_command)
 
 
@@ -143,6 +150,7 @@ def config_from_args(args: argparse.Namespace, env: Mapping[str, str] | None = N
     video_mb = (
         args.max_video_mb if args.max_video_mb is not None else _int_env("SPEEDMEET_MAX_VIDEO_MB", 50, env)
     )
+    effect_fps = args.effect_fps if args.effect_fps is not None else _int_env("SPEEDMEET_EFFECT_FPS", 0, env)
     pixels = (
         args.max_image_pixels
         if args.max_image_pixels is not None
@@ -159,6 +167,7 @@ def config_from_args(args: argparse.Namespace, env: Mapping[str, str] | None = N
         max_image_bytes=image_mb * MiB,
         max_video_bytes=video_mb * MiB,
         max_image_pixels=pixels,
+        effect_fps=effect_fps or None,
     )
 
 

@@ -97,6 +97,8 @@ class Config:
     # Load the background-effect models at start (in the background), not when the first attendee
     # picks a background. Tests that never use effects turn it off to save the CPU.
     preload_effects: bool = True
+    # Most frames per second run through a background effect per attendee (None: every frame).
+    effect_fps: float | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -108,6 +110,8 @@ class Config:
         for name in ("max_image_bytes", "max_video_bytes", "max_image_pixels", "max_uploads_per_ticket"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive")
+        if self.effect_fps is not None and not 1 <= self.effect_fps <= 60:
+            raise ConfigError(f"effect fps must be between 1 and 60, got {self.effect_fps}")
 
     @property
     def media_dir(self) -> Path:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 
 import av
 import numpy as np
+import pytest
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from sfu_testing import wait_until
 
@@ -127,3 +129,29 @@ async def test_attach_replaces_the_track_and_close_is_idempotent() -> None:
     await source.close()
     await source.close()
     assert source.output.closed
+
+
+async def test_the_effect_frame_rate_cap_processes_a_share_of_the_frames_as_they_arrive() -> None:
+    source = VideoSource("cap", max_fps=10)
+    track = QueueTrack()
+    invert = Invert()
+    await source.attach(track)
+    source.set_processor(invert)
+    source.add_consumer()
+    try:
+        started = time.monotonic()
+        for level in range(30):  # about a second of video at 30 fps
+            track.queue.put_nowait(grey(level))
+            await wait_until(lambda n=level + 1: source.frames_processed + source.frames_skipped == n)
+            await asyncio.sleep(1 / 30)
+        span = time.monotonic() - started
+        # 10 per second of arrivals (the first frame at once), the rest skipped.
+        assert span * 10 - 1 <= source.frames_processed <= span * 10 + 2
+        assert source.frames_processed + source.frames_skipped == 30 and source.frames_skipped > 10
+    finally:
+        await source.close()
+
+
+def test_the_frame_rate_cap_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="max_fps must be positive"):
+        VideoSource("bad", max_fps=0)

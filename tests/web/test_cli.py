@@ -152,3 +152,14 @@ async def test_serve_prints_token_and_url_then_stops_on_sigint(tmp_path: Path) -
         await store.close()
     code, out = await _run(tmp_path, "admin-token", "--data-dir", str(data))
     assert code == 1 and "--reset" in out
+
+
+def test_effect_frame_rate_cap_from_flag_or_env() -> None:
+    assert _config(["serve"], {}).effect_fps is None  # every frame
+    assert _config(["serve"], {"SPEEDMEET_EFFECT_FPS": "20"}).effect_fps == 20
+    assert _config(["serve", "--effect-fps", "15"], {"SPEEDMEET_EFFECT_FPS": "20"}).effect_fps == 15
+    assert _config(["serve", "--effect-fps", "0"], {}).effect_fps is None
+    with pytest.raises(ConfigError, match="effect fps must be between 1 and 60"):
+        _config(["serve", "--effect-fps", "120"], {})
+    with pytest.raises(ConfigError, match="SPEEDMEET_EFFECT_FPS"):
+        _config(["serve"], {"SPEEDMEET_EFFECT_FPS": "fast"})
