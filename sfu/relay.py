@@ -16,7 +16,8 @@ The tap replaces the aiortc receiver's decoder queue with `TappedQueue` before t
 (aiortc creates its decoder thread with that queue in `RTCRtpReceiver.receive()`). Decoding is the
 other large cost, so frames only go on to the decoder while `decode` is set (an effect needs the
 pictures, or a receiver cannot take relayed VP8); when it is set again, decoding restarts at a
-keyframe (requested at once), since the frames skipped meanwhile are gone.
+keyframe (requested at once), since the frames skipped meanwhile are gone. The same restart bounds the
+delay when the decoder falls behind: more than `max_decode_backlog` frames waiting are dropped.
 
 Audio goes the same way (`Relay(name, "opus")`): every Opus frame decodes on its own, so each one counts
 as a keyframe, a receiver can join anywhere, and none is ever requested.
@@ -44,6 +45,9 @@ MAX_BACKLOG = 30
 # At most one keyframe request to the sender this often (the sender answers each with a large frame).
 KEYFRAME_REQUEST_INTERVAL = 0.5
 AUDIO_BACKLOG = 5  # 100 ms of 20 ms Opus frames, like the decoded audio queues
+# Frames waiting for the decoder thread before they are dropped for a fresh keyframe (about 250 ms of
+# video at 30 fps; aiortc's own queue has no bound, so delay would grow without limit).
+MAX_DECODE_BACKLOG = 8
 
 
 def is_vp8_keyframe(data: bytes) -> bool:
@@ -81,6 +85,13 @@ class TappedQueue(queue.Queue[Any]):
             if not decode:
                 return
         super().put(item, block, timeout)
+
+    def drop_backlog(self) -> int:
+        """Throw away the frames still waiting for the decoder; returns how many."""
+        with self.mutex:
+            dropped = len(self.queue)
+            self.queue.clear()
+        return dropped
 
 
 class RelaySubscription:
@@ -157,6 +168,7 @@ class Relay:
         codec: str = "vp8",
         *,
         max_backlog: int = MAX_BACKLOG,
+        max_decode_backlog: int = MAX_DECODE_BACKLOG,
         keyframe_interval: float = KEYFRAME_REQUEST_INTERVAL,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -166,6 +178,8 @@ class Relay:
         self.codec = codec
         self._is_keyframe = _KEYFRAME_TESTS[codec]
         self._max_backlog = max_backlog
+        self._max_decode_backlog = max_decode_backlog
+        self._decoder_queue: TappedQueue | None = None
         self._keyframe_interval = keyframe_interval
         self._clock = clock
         self._subscriptions: list[RelaySubscription] = []
@@ -177,6 +191,7 @@ class Relay:
         self.frames_in = 0
         self.keyframes_in = 0
         self.keyframe_requests = 0
+        self.decode_backlog_drops = 0
 
     @property
     def subscriptions(self) -> int:
@@ -189,8 +204,13 @@ class Relay:
         current = getattr(receiver, attribute, None)
         if not isinstance(current, queue.Queue) or getattr(receiver, "_RTCRtpReceiver__decoder_thread", None):
             raise RuntimeError("cannot tap this aiortc receiver: unknown layout or already receiving")
-        setattr(receiver, attribute, TappedQueue(self._on_frame))
+        setattr(receiver, attribute, self.decoder_queue())
         self._receiver = receiver
+
+    def decoder_queue(self) -> TappedQueue:
+        """A new decoder queue that feeds this relay (`tap()` puts one into the receiver)."""
+        self._decoder_queue = TappedQueue(self._on_frame)
+        return self._decoder_queue
 
     def untap(self, receiver: RTCRtpReceiver) -> None:
         """Forget `receiver` (its peer connection is closing); subscriptions stay for the next one."""
@@ -251,6 +271,14 @@ class Relay:
         if not self.decode:
             self._decoder_synced = False
             return False
+        decoder_queue = self._decoder_queue
+        if self._decoder_synced and decoder_queue is not None:
+            if decoder_queue.qsize() >= self._max_decode_backlog:
+                # The decoder cannot keep up (a starved machine): frames waiting for it only grow the
+                # delay. Drop them and start again at a keyframe, as a receiver that lost packets does.
+                decoder_queue.drop_backlog()
+                self.decode_backlog_drops += 1
+                self._decoder_synced = False
         if not self._decoder_synced:
             if not keyframe:
                 self.request_keyframe()

@@ -15,7 +15,7 @@ from sfu_server import COLOURS, TONES, PeerFactory, Server
 from sfu_testing import wait_until
 
 from sfu import protocol as p
-from sfu.relay import Relay, TappedQueue, is_vp8_keyframe, relay_packet
+from sfu.relay import Relay, is_vp8_keyframe, relay_packet
 from sfu.switchable_track import opus_samples
 
 VP8 = types.SimpleNamespace(name="VP8")
@@ -95,7 +95,7 @@ async def test_closing_ends_every_subscription_and_is_safe_twice() -> None:
 async def test_frames_reach_the_decoder_only_while_decoding_is_wanted_and_from_a_keyframe() -> None:
     relay = Relay("r")
     subscription = relay.subscribe()
-    decoder_queue = TappedQueue(relay._on_frame)
+    decoder_queue = relay.decoder_queue()
 
     relay.decode = False
     for frame in [KEY, INTER[0]]:
@@ -115,6 +115,22 @@ async def test_frames_reach_the_decoder_only_while_decoding_is_wanted_and_from_a
     decoder_queue.put((H264, encoded(b"\x00\x00\x01")))
     decoder_queue.put(None)
     assert decoder_queue.get()[0] is H264 and decoder_queue.get() is None
+    await relay.close()
+
+
+async def test_a_decoder_that_falls_behind_gets_a_fresh_start_at_a_keyframe_not_a_growing_queue() -> None:
+    relay = Relay("r", max_decode_backlog=3)
+    decoder_queue = relay.decoder_queue()
+    for frame in [KEY, *INTER[:2]]:
+        decoder_queue.put((VP8, encoded(frame)))
+    assert decoder_queue.qsize() == 3  # the decoder thread is busy elsewhere
+    decoder_queue.put((VP8, encoded(INTER[2])))  # a fourth would only add delay
+    assert decoder_queue.qsize() == 0 and relay.decode_backlog_drops == 1
+    decoder_queue.put((VP8, encoded(INTER[3])))
+    assert decoder_queue.qsize() == 0  # useless without its keyframe
+    decoder_queue.put((VP8, encoded(KEY)))
+    decoder_queue.put((VP8, encoded(INTER[4])))
+    assert [decoder_queue.get()[1].data for _ in range(2)] == [KEY, INTER[4]]
     await relay.close()
 
 
