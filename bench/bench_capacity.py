@@ -1,9 +1,10 @@
 """Capacity of one server on this machine, measured with the load tester (`speedmeet loadtest`).
 
-For blur on every attendee, then for no effects: run 2, 4, 6, ... attendees (all in meetings, meetings
-longer than the run) for a short while each, and find the largest number for which every receiver gets
-at least 15 frames per second and the glass-to-glass latency p95 stays under 150 ms (both in the steady
-state, after everyone joined). Also prints the server's CPU seconds per attendee-second at each step,
+For blur on every attendee (processing every frame, then with `--effect-fps 20`), then for no effects:
+run 2, 4, 6, ... attendees (all in meetings, meetings longer than the run) for a short while each, and
+find the largest number for which every receiver gets at least 15 frames per second and the
+glass-to-glass latency p95 stays under 150 ms (both in the steady state, after everyone joined).
+Also prints the server's CPU seconds per attendee-second at each step,
 and what a synthetic attendee costs the load generator with pre-encoded vs live-encoded video.
 
 The server runs in its own process; the load generator shares the machine with it, so on a small
@@ -38,6 +39,7 @@ from sfu.loadtest.stamp import read_stamp
 MIN_FPS = 15.0
 MAX_P95_MS = 150.0
 GENERATOR_PAIRS = 4
+CAPPED_EFFECT_FPS = (20,)  # the blur search again with the server's effect frame-rate cap
 
 
 def _env_int(name: str, default: int) -> int:
@@ -129,8 +131,21 @@ async def _step(peers: int, effects_share: float, seconds: float) -> dict[str, A
     return report
 
 
-def _search(effects_share: float, max_peers: int, seconds: float, results: list[dict[str, Any]]) -> int:
+def _search(
+    effects_share: float,
+    max_peers: int,
+    seconds: float,
+    results: list[dict[str, Any]],
+    effect_fps: int | None = None,
+) -> int:
+    """Attendee counts 2, 4, ... until a step fails; returns the largest that passed. `effect_fps` is
+    the server's `--effect-fps` (through its environment: the load tester starts the server)."""
     label = "blur" if effects_share else "no effect"
+    if effect_fps is not None:
+        label += f", --effect-fps {effect_fps}"
+        os.environ["SPEEDMEET_EFFECT_FPS"] = str(effect_fps)
+    else:
+        os.environ.pop("SPEEDMEET_EFFECT_FPS", None)
     best = 0
     print(f"\n-- {label}: every receiver >= {MIN_FPS:.0f} fps and latency p95 < {MAX_P95_MS:.0f} ms --")
     print(
@@ -152,8 +167,8 @@ def _search(effects_share: float, max_peers: int, seconds: float, results: list[
             f"{_f(server.get('effect_ms_mean')):>9}  {_f(server.get('encode_ms_mean')):>9}  {why}",
             flush=True,
         )
-        results.append({"effects_share": effects_share, "peers": peers, "passed": ok, "summary": summary,
-                        "server": server})  # fmt: skip
+        results.append({"effects_share": effects_share, "effect_fps": effect_fps, "peers": peers,
+                        "passed": ok, "summary": summary, "server": server})  # fmt: skip
         if effects_share and not server.get("effect_frames"):
             print("   (the server applied no background effect: blur is not wired into the media plane)")
         if not ok:
@@ -182,9 +197,18 @@ def main() -> None:
         )
 
     results: list[dict[str, Any]] = []
-    blur = _search(1.0, max_peers, seconds, results)
-    plain = _search(0.0, max_peers, seconds, results)
-    print(f"\nlargest passing: blur {blur} attendees, no effect {plain} attendees (up to {max_peers} tried)")
+    saved = os.environ.get("SPEEDMEET_EFFECT_FPS")
+    try:
+        blur = _search(1.0, max_peers, seconds, results)
+        capped = {fps: _search(1.0, max_peers, seconds, results, effect_fps=fps) for fps in CAPPED_EFFECT_FPS}
+        plain = _search(0.0, max_peers, seconds, results)
+    finally:
+        if saved is None:
+            os.environ.pop("SPEEDMEET_EFFECT_FPS", None)
+        else:
+            os.environ["SPEEDMEET_EFFECT_FPS"] = saved
+    with_cap = ", ".join(f"blur at --effect-fps {fps} {best}" for fps, best in capped.items())
+    print(f"\nlargest passing (up to {max_peers} tried): blur {blur}, {with_cap}, no effect {plain}")
     print(f"machine after: {_load()}")
     out = os.environ.get("SPEEDMEET_BENCH_JSON")
     if out:
