@@ -135,6 +135,19 @@ class Matcher:
     def rules(self) -> SessionRules:
         return self._rules
 
+    def update_rules(self, rules: SessionRules) -> None:
+        """The organiser changed the session: new rules from the next pairing on. Running meetings keep
+        the rules they started with (their length and extensions), as a meeting running at the
+        session's end runs to its own end."""
+        if not isinstance(rules, SessionRules):
+            raise TypeError(f"expected SessionRules, got {type(rules).__name__}")
+        self._rules = rules
+        self._pool.set_may_meet(rules.may_meet)
+        self._allowed.clear()
+        self._free_index = None
+        self._dirty = True
+        self._recheck_at = -math.inf
+
     def session_ended(self, now: float | None = None) -> bool:
         """Whether no new matches are made any more (`ends_at` passed or `close_session` called)."""
         return self._closed or self._rules.session_over(self._clock() if now is None else now)

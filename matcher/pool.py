@@ -45,6 +45,11 @@ class ReadyPool:
     def __iter__(self) -> Iterator[str]:
         return iter(self._type)
 
+    def set_may_meet(self, may_meet: Callable[[str, str], bool]) -> None:
+        """Use a new ticket-type matrix from the next round on."""
+        self._may_meet = may_meet
+        self._eligible.clear()
+
     def add(self, attendee: str, ticket_type: str, since: float) -> None:
         if attendee in self._type:
             raise ValueError(f"{attendee!r} is already in the ready pool")

@@ -68,6 +68,12 @@ class RoomRegistry:
         room = self._rooms.get(session_id)
         return room.live() if room is not None else None
 
+    async def session_changed(self, session: SessionRecord) -> None:
+        """Hand an edited session to its running room, if any (see `SessionRoom.update_session`)."""
+        room = self._rooms.get(session.id)
+        if room is not None:
+            await room.update_session(session)
+
     async def connect(self, event_id: int, by_ticket_id: int, other_ticket_id: int) -> bool:
         """Ask to connect (asking back accepts) through a live room of the event that `by_ticket_id`
         joined, so that room's matcher stays the source of truth and both attendees hear of it at once.

@@ -172,6 +172,20 @@ class SessionRoom:
             len(connections),
         )
 
+    async def update_session(self, session: SessionRecord) -> None:
+        """The organiser edited the session: its rules apply from the next pairing on (running meetings
+        keep theirs), and everyone connected gets a fresh welcome with the new times and length."""
+        if session.id != self.session.id:
+            raise ValueError(f"room of session {self.session.id} cannot take session {session.id}")
+        async with self._lock:
+            self.session = session
+            self.matcher.update_rules(rules_for(session, self.settings))
+            for participant in list(self.participants.values()):
+                conn = participant.connection
+                if conn is not None and not conn.closed:
+                    conn.send(await self._welcome(participant))
+        logger.info("session %d: rules updated", session.id)
+
     async def stop(self) -> None:
         """Stop ticking, close every connection (telling clients why) and every peer connection."""
         if self._stopped:

@@ -325,6 +325,9 @@ async def patch_session(request: web.Request) -> web.Response:
         ),
     )
     record = await _store(request).update_session(current.id, data)
+    rooms = request.app.get(LIVE_ROOMS_KEY)
+    if rooms is not None:
+        await rooms.session_changed(record)  # a running room pairs by the new rules from now on
     return respond(session_out(record, _now()))
 
 

@@ -10,7 +10,7 @@ from prometheus_client import CollectorRegistry
 
 from web.config import Config
 from web.media_files import MediaFiles
-from web.store import Store
+from web.store import SessionRecord, Store
 
 
 class LiveRooms(Protocol):
@@ -24,6 +24,10 @@ class LiveRooms(Protocol):
         """Ask to connect (asking back accepts) through a live room of the event that knows both
         attendees, so both hear of it at once and the room writes the row before this returns.
         False when no live room took it: the caller then writes to the store itself."""
+        ...
+
+    async def session_changed(self, session: SessionRecord) -> None:
+        """The organiser changed a session (times, rules): a room running it applies the change."""
         ...
 
 

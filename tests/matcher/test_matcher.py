@@ -231,6 +231,43 @@ def test_cooldown_keeps_recent_partners_apart_until_it_ends(make_matcher: Any, c
     assert one(m.tick(), Matched)
 
 
+def test_changed_rules_apply_to_the_next_pairing_and_running_meetings_keep_theirs(
+    make_matcher: Any, clock: Any
+) -> None:
+    m = make_matcher(meeting_seconds=120, allowed_pairs=SessionRules.pairs_from([("mentor", "mentee")]))
+    join_ready(m, "m1", "m2", "m3", ticket_type="mentor")
+    assert only(m.tick(), Matched) == []  # mentors may not meet mentors
+    join_ready(m, "e1", ticket_type="mentee")
+    running = one(m.tick(), Matched)
+    assert running.ends_at - running.started_at == 120 and running.b == "e1"
+
+    # The organiser lifts the matrix and shortens meetings: the two mentors left meet at once, for 60 s.
+    m.update_rules(SessionRules(meeting_seconds=60))
+    assert m.rules.meeting_seconds == 60
+    later = one(m.tick(), Matched)
+    assert {later.a, later.b} == {"m1", "m2", "m3"} - {running.a}
+    assert later.ends_at - later.started_at == 60
+    # The meeting that was running keeps its own length.
+    view = m.view("e1").meeting
+    assert view is not None and view.ends_at == running.ends_at
+
+
+def test_rematch_can_be_switched_on_mid_session(make_matcher: Any, clock: Any) -> None:
+    m = make_matcher()
+    meet(m, "a", "b")
+    m.leave("a")
+    m.ready("a")
+    m.ready("b")
+    assert only(m.tick(), Matched) == []  # within the cooldown
+    m.update_rules(SessionRules(meeting_seconds=120, allow_rematch=True))
+    assert one(m.tick(), Matched)
+
+
+def test_update_rules_wants_rules(make_matcher: Any) -> None:
+    with pytest.raises(TypeError, match="expected SessionRules"):
+        make_matcher().update_rules({"meeting_seconds": 60})
+
+
 def test_rematch_allowed_when_the_organiser_says_so(make_matcher: Any, clock: Any) -> None:
     m = make_matcher(allow_rematch=True)
     meet(m, "a", "b")

@@ -246,3 +246,25 @@ async def test_http_connection_rules_hold_with_a_live_room(server: Server, peers
     assert await server.store.connections_for_event(server.event_id) == []
     room = server.rooms.get(server.session_id)
     assert room is not None and room.live()["connections_requested"] == 0
+
+
+async def test_a_session_edited_by_the_organiser_applies_to_its_running_room(
+    server: Server, peers: PeerFactory, tmp_path: Path
+) -> None:
+    a, b = await peers(0), await peers(1)
+    # Meetings are 120 s; the organiser makes them 90 s while the attendees wait in the room.
+    token = (tmp_path / "admin-token").read_text().strip()
+    url = f"{server.base_url}/api/admin/sessions/{server.session_id}"
+    auth = {"Authorization": f"Bearer {token}"}
+    async with (
+        aiohttp.ClientSession() as http,
+        http.patch(url, json={"meeting_seconds": 90}, headers=auth) as response,
+    ):
+        assert response.status == 200, await response.text()
+    welcome = await a.wait_for("welcome", predicate=lambda m: m.session.meeting_seconds == 90)
+    assert isinstance(welcome, p.Welcome) and welcome.state == "idle"
+    await a.ready()
+    await b.ready()
+    matched = await a.wait_for("matched")
+    assert isinstance(matched, p.Matched)
+    assert matched.meeting.ends_at - matched.meeting.started_at == 90
