@@ -68,6 +68,23 @@ class RoomRegistry:
         room = self._rooms.get(session_id)
         return room.live() if room is not None else None
 
+    def holds(
+        self, *, event_id: int | None = None, session_id: int | None = None, ticket_id: int | None = None
+    ) -> bool:
+        """See `web.keys.LiveRooms.holds`. A room counts while its session is live or a meeting in it
+        runs: after that it writes no more meetings."""
+        for room in self._rooms.values():
+            summary = room.matcher.live_summary()
+            if summary.session_ended and summary.meetings_running == 0:
+                continue
+            if event_id is not None and room.session.event_id == event_id:
+                return True
+            if session_id is not None and room.session.id == session_id:
+                return True
+            if ticket_id is not None and str(ticket_id) in room.participants:
+                return True
+        return False
+
     async def session_changed(self, session: SessionRecord) -> None:
         """Hand an edited session to its running room, if any (see `SessionRoom.update_session`)."""
         room = self._rooms.get(session.id)

@@ -11,7 +11,7 @@ from aiohttp import web
 from web import schemas as s
 from web import uploads
 from web.auth import Admin, require_admin
-from web.errors import NotFound, Unprocessable
+from web.errors import Conflict, NotFound, Unprocessable
 from web.json_io import no_content, path_id, read_json, respond
 from web.keys import CONFIG_KEY, LIVE_ROOMS_KEY, MEDIA_FILES_KEY, STORE_KEY
 from web.route import Route
@@ -139,6 +139,7 @@ async def delete_event(request: web.Request) -> web.Response:
     admin = await require_admin(request)
     admin.check_global()
     event_id = path_id(request, "event_id")
+    _refuse_while_live(request, "a session of this event is running", event_id=event_id)
     await _remove_files(request, await _store(request).delete_event(event_id))
     return no_content()
 
@@ -249,6 +250,7 @@ async def patch_ticket(request: web.Request) -> web.Response:
 async def delete_ticket(request: web.Request) -> web.Response:
     admin = await require_admin(request)
     ticket = await _ticket(request, admin)
+    _refuse_while_live(request, "this ticket's holder is in a running session", ticket_id=ticket.id)
     await _remove_files(request, await _store(request).delete_ticket(ticket.id))
     return no_content()
 
@@ -334,8 +336,19 @@ async def patch_session(request: web.Request) -> web.Response:
 async def delete_session(request: web.Request) -> web.Response:
     admin = await require_admin(request)
     current = await _session(request, admin)
+    _refuse_while_live(request, "this session is running", session_id=current.id)
     await _remove_files(request, await _store(request).delete_session(current.id))
     return no_content()
+
+
+def _refuse_while_live(request: web.Request, why: str, **which: int) -> None:
+    """Deleting what a running room uses would lose its meeting records: 409 until the room is done."""
+    rooms = request.app.get(LIVE_ROOMS_KEY)
+    if rooms is not None and rooms.holds(**which):
+        raise Conflict(
+            f"{why}: it can be deleted once the session has ended and its last meeting is over "
+            "(to end the session sooner, move its end time)"
+        )
 
 
 async def _save_upload(

@@ -26,6 +26,14 @@ class LiveRooms(Protocol):
         False when no live room took it: the caller then writes to the store itself."""
         ...
 
+    def holds(
+        self, *, event_id: int | None = None, session_id: int | None = None, ticket_id: int | None = None
+    ) -> bool:
+        """Whether a room whose session is live or still has a meeting running is for this event or this
+        session, or has this ticket in it (deleting it now would pull the rows from under the meetings
+        the room is about to record)."""
+        ...
+
     async def session_changed(self, session: SessionRecord) -> None:
         """The organiser changed a session (times, rules): a room running it applies the change."""
         ...

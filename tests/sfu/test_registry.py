@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -268,3 +269,30 @@ async def test_a_session_edited_by_the_organiser_applies_to_its_running_room(
     matched = await a.wait_for("matched")
     assert isinstance(matched, p.Matched)
     assert matched.meeting.ends_at - matched.meeting.started_at == 90
+
+
+async def test_what_a_running_room_uses_cannot_be_deleted_until_its_session_is_over(
+    server: Server, peers: PeerFactory, tmp_path: Path
+) -> None:
+    await peers(0)
+    token = (tmp_path / "admin-token").read_text().strip()
+    auth = {"Authorization": f"Bearer {token}"}
+    session_url = f"{server.base_url}/api/admin/sessions/{server.session_id}"
+    async with aiohttp.ClientSession(headers=auth) as http:
+        for path in (
+            f"/api/admin/tickets/{server.tickets[0].id}",
+            f"/api/admin/sessions/{server.session_id}",
+            f"/api/admin/events/{server.event_id}",
+        ):
+            async with http.delete(server.base_url + path) as response:
+                assert response.status == 409, path
+                assert "running" in (await response.json())["error"]
+        # A ticket nobody uses in the room goes at once.
+        async with http.delete(f"{server.base_url}/api/admin/tickets/{server.tickets[3].id}") as response:
+            assert response.status == 204
+        # The organiser ends the session early; with no meeting running, it can go.
+        ended = (datetime.now(UTC) - timedelta(seconds=30)).isoformat()
+        async with http.patch(session_url, json={"ends_at": ended}) as response:
+            assert response.status == 200, await response.text()
+        async with http.delete(session_url) as response:
+            assert response.status == 204, await response.text()
