@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import resource
 import sys
 import threading
@@ -160,21 +161,38 @@ class _TimedDecoder:
         return frames
 
 
+# aiortc's top video bitrate (1.5 Mbit/s) spread over 30 frames a second.
+MAX_BITS_PER_FRAME = 50_000
+# Gaps longer than this are pauses or a slideshow (the slate), not a video's frame rate: not learnt.
+FRAME_RATE_GAP_SECONDS = 0.25
+FRAME_RATE_STEP = 5  # the learnt rate is rounded up to these steps, so that jitter never moves the cap
+
+
 class _TimedEncoder:
     """Wraps an aiortc video encoder: times each encode; forwards bitrate control and packing.
 
     After relayed (packed) frames, the receiver's decoder holds pictures from another encoder, which
     this encoder's next inter frame would be decoded against: the first encode after a pack is a
-    keyframe."""
+    keyframe.
+
+    The bitrate follows the receiver's estimate (REMB, set by aiortc's sender) but never above
+    `MAX_BITS_PER_FRAME` times the frame rate the track actually sends: aiortc's top rate is meant for
+    30 fps, and at fewer frames a second (an effect's frame-rate cap, the slate) the same rate only
+    makes every frame larger and slower to encode, not the video better to watch.
+    """
 
     def __init__(self, inner: Any, timing: CodecTiming) -> None:
         self._inner = inner
         self._timing = timing
         self._packed = False
+        self._requested = int(inner.target_bitrate)
+        self._last_time: float | None = None  # media time (s) of the last frame encoded
+        self._interval: float | None = None  # smoothed seconds between frames
 
     def encode(self, frame: Any, force_keyframe: bool = False) -> tuple[list[bytes], int]:
         force_keyframe = force_keyframe or self._packed
         self._packed = False
+        self._follow_frame_rate(frame)
         started = time.perf_counter()
         result: tuple[list[bytes], int] = self._inner.encode(frame, force_keyframe)
         self._timing.encode_seconds.observe(time.perf_counter() - started)
@@ -193,6 +211,26 @@ class _TimedEncoder:
 
     @target_bitrate.setter
     def target_bitrate(self, bitrate: int) -> None:
+        self._requested = int(bitrate)
+        self._apply_bitrate()
+
+    def _follow_frame_rate(self, frame: Any) -> None:
+        if frame.pts is None or frame.time_base is None:
+            return
+        now = float(frame.pts * frame.time_base)
+        last, self._last_time = self._last_time, now
+        if last is None or not 0 < now - last < FRAME_RATE_GAP_SECONDS:
+            return  # the first frame, or a pause: nothing to learn from
+        gap = now - last
+        self._interval = gap if self._interval is None else self._interval + 0.1 * (gap - self._interval)
+        self._apply_bitrate()
+
+    def _apply_bitrate(self) -> None:
+        bitrate = self._requested
+        if self._interval is not None:
+            fps = FRAME_RATE_STEP * math.ceil(1.0 / (self._interval * FRAME_RATE_STEP) - 0.2)
+            bitrate = min(bitrate, MAX_BITS_PER_FRAME * max(fps, FRAME_RATE_STEP))
+        # aiortc's encoder clamps it to its own range and restarts its codec only on a >10% change.
         self._inner.target_bitrate = bitrate
 
 

@@ -11,7 +11,7 @@ import av
 import numpy as np
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from aiortc import RTCConfiguration, RTCPeerConnection
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpCodecParameters, rtcrtpsender
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -207,3 +207,32 @@ def test_timed_effect_records_each_frame() -> None:
     assert samples["speedmeet_effect_seconds_count"] == 3
     assert samples["speedmeet_effect_seconds_sum"] >= 0.015
     assert "speedmeet_video_frames_decoded_total" not in samples  # no codec timing asked for
+
+
+def _frames_at(fps: float, count: int, start: float = 0.0) -> list[av.VideoFrame]:
+    frames = []
+    for index in range(count):
+        frame = av.VideoFrame.from_ndarray(np.full((120, 160, 3), index % 256, np.uint8), format="rgb24")
+        frame.time_base = fractions.Fraction(1, 90_000)
+        frame.pts = round((start + index / fps) * 90_000)
+        frames.append(frame.reformat(format="yuv420p"))
+    return frames
+
+
+def test_the_video_bitrate_follows_the_frame_rate_actually_sent() -> None:
+    install_codec_timing()
+    vp8 = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90_000, payloadType=96)
+    encoder = rtcrtpsender.get_encoder(vp8)
+    encoder.target_bitrate = 1_500_000  # what the receiver's estimate allows
+    for frame in _frames_at(30, 20):
+        encoder.encode(frame)
+    assert encoder.target_bitrate == 1_500_000  # 30 fps: all of it
+    for frame in _frames_at(20, 40, start=1.0):  # an effect capped at 20 fps
+        encoder.encode(frame)
+    assert encoder.target_bitrate == 1_000_000  # the same bits per frame
+    encoder.target_bitrate = 600_000  # a lower estimate wins
+    assert encoder.target_bitrate == 600_000
+    encoder.target_bitrate = 1_500_000
+    for frame in _frames_at(2, 10, start=10.0):  # the slate: a slideshow, not a frame rate
+        encoder.encode(frame)
+    assert encoder.target_bitrate == 1_000_000  # unchanged by it
