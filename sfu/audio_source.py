@@ -130,8 +130,11 @@ class AudioSource:
                 if not isinstance(frame, av.AudioFrame):
                     continue
                 self.frames_in += 1
+                # Receivers that take relayed Opus already have this sound when it came as Opus.
+                relayed = self.relay.frames_in > 0
+                queues = [q for q in self._queues if not relayed or q in self._decoded_queues]
                 # Receivers restamp what they get, so each needs its own frame object.
-                for i, queue in enumerate(self._queues):
+                for i, queue in enumerate(queues):
                     queue.put(frame if i == 0 else copy_audio_frame(frame))
         except asyncio.CancelledError:
             raise

@@ -10,7 +10,8 @@ Encoded frames depend on the ones before them, so they are never dropped one by 
 frames are (see `LatestFrameSlot`): a subscription starts at a keyframe, asks the sender for one
 (RTCP PLI, rate-limited) when it needs it, and when its receiver falls `max_backlog` frames behind it
 throws the backlog away and starts again at the next keyframe. Until its first keyframe the outgoing
-track keeps sending the decoded frames, so a switch never freezes the picture.
+track sends decoded frames where there are any (the video is being decoded anyway); otherwise the
+receiver keeps the last picture for the round trip of a keyframe request.
 
 The tap replaces the aiortc receiver's decoder queue with `TappedQueue` before the receiver starts
 (aiortc creates its decoder thread with that queue in `RTCRtpReceiver.receive()`). Decoding is the
@@ -160,7 +161,8 @@ class RelaySubscription:
 
 
 class Relay:
-    """The encoded video of one attendee, for any number of subscriptions (see module docstring)."""
+    """The encoded video (or audio) of one attendee, for any number of subscriptions (see module
+    docstring)."""
 
     def __init__(
         self,
@@ -211,11 +213,6 @@ class Relay:
         """A new decoder queue that feeds this relay (`tap()` puts one into the receiver)."""
         self._decoder_queue = TappedQueue(self._on_frame)
         return self._decoder_queue
-
-    def untap(self, receiver: RTCRtpReceiver) -> None:
-        """Forget `receiver` (its peer connection is closing); subscriptions stay for the next one."""
-        if self._receiver is receiver:
-            self._receiver = None
 
     def subscribe(self) -> RelaySubscription:
         subscription = RelaySubscription(self, self._max_backlog, standalone=self._is_keyframe is _standalone)

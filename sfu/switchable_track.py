@@ -9,9 +9,10 @@ Timestamps come from each track's own `MediaClock`, not from the source frames: 
 attendee's clock, the slate), and a jump backwards in RTP time would make the browser drop or stall video.
 
 A video source with no effect on it is relayed: its encoded frames go out as they came (`av.Packet`s,
-see `sfu.relay`), with no decode and re-encode. Until the relay reaches a keyframe, and whenever the
-source has an effect, the decoded (processed) frames go out instead; the sender re-encodes those,
-starting with a keyframe (`sfu.metrics` makes the encoder do so after relayed frames).
+see `sfu.relay`), with no decode and re-encode. Whenever the source has an effect, and until the relay
+reaches a keyframe if the source is being decoded anyway, the decoded (processed) frames go out
+instead; the sender re-encodes those, starting with a keyframe (`sfu.metrics` makes the encoder do so
+after relayed frames).
 """
 
 from __future__ import annotations

@@ -74,3 +74,25 @@ async def test_frames_nobody_reads_do_not_pile_up() -> None:
         assert len(queue) == AUDIO_QUEUE_FRAMES
     finally:
         await source.close()
+
+
+async def test_receivers_of_relayed_opus_get_decoded_audio_only_when_it_came_in_another_codec() -> None:
+    source = AudioSource("c")
+    track = QueueAudioTrack()
+    relayed, decoded = source.subscribe(relayed=True), source.subscribe()
+    assert source.relay.decode  # someone needs decoded audio
+    await source.attach(track)
+    try:
+        # No Opus seen (say the sender uses PCMU): everyone gets the decoded audio.
+        track.queue.put_nowait(chunk(1))
+        await wait_until(lambda: source.frames_in == 1)
+        assert len(relayed) == len(decoded) == 1
+        # Opus arrives: the relayed receiver has it already, and must not get it twice.
+        source.relay.push(b"\xfc\xff\xfe")  # an Opus packet (CELT, 20 ms)
+        track.queue.put_nowait(chunk(2))
+        await wait_until(lambda: source.frames_in == 2)
+        assert (len(relayed), len(decoded)) == (1, 2)
+        source.unsubscribe(decoded)
+        assert not source.relay.decode  # only relayed receivers left: no decoding
+    finally:
+        await source.close()
