@@ -93,7 +93,7 @@ def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser], env: Ma
         type=int,
         default=None,
         help="most frames per second run through a background effect per attendee; fewer serve more "
-        "attendees per core (env SPEEDMEET_EFFECT_FPS; default: every frame)",
+        "attendees per core (env SPEEDMEET_EFFECT_FPS; default and 0: every frame)",
     )
     p.set_defaults(handler=_serve_command)
 
