@@ -15,8 +15,10 @@ from sfu_server import COLOURS, TONES, PeerFactory, Server
 from sfu_testing import wait_until
 
 from sfu import protocol as p
+from sfu.participant import Participant
 from sfu.relay import Relay, is_vp8_keyframe, relay_packet
 from sfu.switchable_track import opus_samples
+from sfu.synthetic_peer import SyntheticPeer
 
 VP8 = types.SimpleNamespace(name="VP8")
 H264 = types.SimpleNamespace(name="H264")
@@ -139,19 +141,27 @@ def test_relayed_packets_carry_the_frame_and_a_90_khz_timestamp() -> None:
     assert bytes(packet) == KEY and packet.pts == 4500 and packet.time_base == fractions.Fraction(1, 90_000)
 
 
-async def test_a_video_with_no_effect_is_relayed_and_one_with_an_effect_is_re_encoded(
+async def meeting_of_two(
     server: Server, peers: PeerFactory
-) -> None:
+) -> tuple[SyntheticPeer, SyntheticPeer, Participant, Participant]:
+    """Attendees 0 and 1 matched, as peers and as the room's participants."""
     a, b = await peers(0), await peers(1)
     await a.ready()
     await b.ready()
     await a.wait_for("matched")
     await b.wait_for("matched")
-    await a.wait_for_colour(COLOURS[1])
-    await b.wait_for_colour(COLOURS[0])
     room = server.rooms.get(server.session_id)
     assert room is not None
     pa, pb = (room.participants[str(server.tickets[i].id)] for i in (0, 1))
+    return a, b, pa, pb
+
+
+async def test_a_video_with_no_effect_is_relayed_and_one_with_an_effect_is_re_encoded(
+    server: Server, peers: PeerFactory
+) -> None:
+    a, b, pa, pb = await meeting_of_two(server, peers)
+    await a.wait_for_colour(COLOURS[1])
+    await b.wait_for_colour(COLOURS[0])
     assert pa.connection is not None and pa.connection.video_out is not None
     assert pb.connection is not None and pb.connection.video_out is not None
     to_a, to_b = pa.connection.video_out, pb.connection.video_out
@@ -220,15 +230,8 @@ def test_only_known_codecs_are_relayed() -> None:
 async def test_audio_is_relayed_and_not_decoded_and_silence_follows_when_the_partner_leaves(
     server: Server, peers: PeerFactory
 ) -> None:
-    a, b = await peers(0), await peers(1)
-    await a.ready()
-    await b.ready()
-    await a.wait_for("matched")
-    await b.wait_for("matched")
+    a, b, pa, pb = await meeting_of_two(server, peers)
     await b.wait_for_tone(TONES[0])
-    room = server.rooms.get(server.session_id)
-    assert room is not None
-    pa, pb = (room.participants[str(server.tickets[i].id)] for i in (0, 1))
     assert pb.connection is not None and pb.connection.audio_out is not None
     to_b = pb.connection.audio_out
     assert to_b.relaying and not pa.audio.relay.decode
