@@ -7,7 +7,7 @@ PIP := $(VENV)/bin/pip
 # SPEEDMEET_* environment variables work too (see README).
 ARGS ?=
 
-.PHONY: run test lint typecheck pytest bench install install-test browser clean
+.PHONY: run test lint typecheck pytest bench install install-test browser postgres clean
 
 # Reinstall only when the project metadata changes.
 $(VENV)/.stamp-install: pyproject.toml
@@ -36,6 +36,17 @@ browser:
 		fi; \
 	fi
 
+# A PostgreSQL server for the store tests, which run on PostgreSQL as well as SQLite (they start their
+# own throwaway cluster; nothing is configured system-wide).
+postgres:
+	@if ! command -v pg_ctl >/dev/null && ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql; \
+		else \
+			echo "PostgreSQL missing: run 'sudo apt-get install postgresql' (its store tests will be skipped)"; \
+		fi; \
+	fi
+
 lint: install-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -43,7 +54,7 @@ lint: install-test
 typecheck: install-test
 	$(VENV)/bin/mypy
 
-pytest: install-test browser
+pytest: install-test browser postgres
 	$(VENV)/bin/pytest
 
 test: lint typecheck pytest

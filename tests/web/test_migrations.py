@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config as AlembicConfig
@@ -56,8 +57,15 @@ def _head() -> str | None:
     return ScriptDirectory.from_config(cfg).get_current_head()
 
 
-async def test_migrations_from_empty_match_the_models(tmp_path: Path) -> None:
-    store = Store(default_database_url(tmp_path))
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+async def test_migrations_from_empty_match_the_models(
+    database: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    if database == "postgresql":
+        url = await request.getfixturevalue("postgres_server").database()
+    else:
+        url = default_database_url(tmp_path)
+    store = Store(url)
     try:
         await store.migrate()
         async with store.engine.connect() as conn:

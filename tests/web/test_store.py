@@ -1,4 +1,5 @@
-"""The store on a real SQLite file: records, the media plane's calls, transactions and cascades."""
+"""The store on a real database, SQLite and PostgreSQL: records, the media plane's calls, transactions and
+cascades."""
 
 from __future__ import annotations
 
@@ -25,9 +26,13 @@ from web.store import (
 T0 = datetime(2030, 5, 1, 9, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    s = Store(default_database_url(tmp_path))
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    if request.param == "postgresql":
+        url = await request.getfixturevalue("postgres_server").database()
+    else:
+        url = default_database_url(tmp_path)
+    s = Store(url)
     await s.migrate()
     yield s
     await s.close()
