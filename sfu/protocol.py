@@ -93,7 +93,7 @@ class ColorBackground(_Model):
 
 class ImageBackground(_Model):
     kind: Literal["image"] = "image"
-    asset_id: int = Field(ge=1)
+    asset_id: int = Field(ge=1, lt=2**31)  # database ids are 32-bit
 
 
 Background = Annotated[

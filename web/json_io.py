@@ -14,7 +14,9 @@ from web.middleware import validation_details
 M = TypeVar("M", bound=BaseModel)
 
 MAX_JSON_BYTES = 2 * 1024 * 1024
-_MAX_ID = 2**62  # larger ids cannot exist (SQL integers are 64-bit)
+# Larger ids cannot exist: the id columns are SQL INTEGER, 32-bit on PostgreSQL (which refuses to even
+# compare a larger number with one).
+MAX_ID = 2**31
 
 
 async def read_json(request: web.Request, model: type[M]) -> M:
@@ -54,7 +56,7 @@ def no_content() -> web.Response:
 def path_id(request: web.Request, name: str) -> int:
     """An integer id from the path (routes only match digits); absurdly large ones cannot exist."""
     value = int(request.match_info[name])
-    if value >= _MAX_ID:
+    if value >= MAX_ID:
         raise NotFound(f"{name.replace('_', ' ')} {value} not found")
     return value
 

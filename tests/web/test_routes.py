@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from tests.web.api_client import Api, Demo
+from tests.web.api_client import Api, Demo, StartServer, make_demo
+from tests.web.postgres import PostgresServer
 from web.routes import API_ROUTES
 
 _JUNK_BODIES: list[bytes | None] = [
@@ -19,19 +20,42 @@ _JUNK_BODIES: list[bytes | None] = [
 
 
 async def test_junk_never_reaches_a_500(api: Api, demo: Demo) -> None:
-    ids = {
+    await _every_route_with_junk(api, demo, _ids(demo))
+
+
+async def test_ids_out_of_any_integer_range_are_not_found(api: Api, demo: Demo) -> None:
+    await _every_route_with_junk(api, demo, dict.fromkeys(_ids(demo), str(2**70)), bodies=[None, b"{}"])
+
+
+async def test_junk_never_reaches_a_500_on_postgresql(
+    start_server: StartServer, postgres_server: PostgresServer
+) -> None:
+    api = await start_server(database_url=await postgres_server.database())
+    demo = await make_demo(api)
+    # PostgreSQL's integer columns are narrower than SQLite's: ids beyond them must still be a 404.
+    await _every_route_with_junk(api, demo, dict.fromkeys(_ids(demo), str(2**40)), bodies=[None, b"{}"])
+    await _every_route_with_junk(api, demo, _ids(demo))
+
+
+def _ids(demo: Demo) -> dict[str, str]:
+    return {
         "event_id": str(demo.event_id),
         "session_id": str(demo.session_id),
         "ticket_id": str(demo.tid("Cy")),
         "type_id": str(demo.types["Speaker"]),
         "asset_id": "1",
     }
+
+
+async def _every_route_with_junk(
+    api: Api, demo: Demo, ids: dict[str, str], bodies: list[bytes | None] = _JUNK_BODIES
+) -> None:
     # Deletions last: they would take the demo data away from the other routes.
     for route in sorted(API_ROUTES, key=lambda r: r.method == "DELETE"):
         path = re.sub(r"\{(\w+)(?::[^}]*)?\}", lambda m: ids[m.group(1)], route.path)
         # The admin token, an attendee's ticket, and nothing at all.
         for token, params in (("admin", None), (None, {"t": demo.secret("Ada")}), (None, None)):
-            for body in _JUNK_BODIES:
+            for body in bodies:
                 reply = await api.call(
                     route.method,
                     path,
