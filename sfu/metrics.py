@@ -39,6 +39,7 @@ from prometheus_client import (
 )
 
 from matcher.events import Matched, MeetingEnded
+from sfu.vp8_encoder import Vp8Encoder
 
 if TYPE_CHECKING:
     import av
@@ -239,7 +240,8 @@ _codec_timing: CodecTiming | None = None
 
 
 def install_codec_timing() -> CodecTiming:
-    """Wrap the video encoders and decoders aiortc creates from now on (idempotent; process-wide)."""
+    """Wrap the video encoders and decoders aiortc creates from now on, and make its VP8 encoders the
+    server's own (`sfu.vp8_encoder`) (idempotent; process-wide)."""
     global _codec_timing
     with _codec_lock:
         if _codec_timing is not None:
@@ -256,7 +258,7 @@ def install_codec_timing() -> CodecTiming:
             return _TimedDecoder(decoder, timing) if _is_video(codec) else decoder
 
         def get_encoder(codec: Any) -> Any:
-            encoder = original_encoder(codec)
+            encoder = Vp8Encoder() if _is_vp8(codec) else original_encoder(codec)
             if _is_video(codec):
                 return _TimedEncoder(encoder, timing)
             return _FrameStampedEncoder(encoder, int(getattr(codec, "clockRate", 0) or 0))
@@ -292,6 +294,10 @@ class _FrameStampedEncoder:
 
 def _is_video(codec: Any) -> bool:
     return str(getattr(codec, "mimeType", "")).lower().startswith("video/")
+
+
+def _is_vp8(codec: Any) -> bool:
+    return str(getattr(codec, "mimeType", "")).lower() == "video/vp8"
 
 
 def _peak_rss_bytes() -> float:
