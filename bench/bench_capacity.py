@@ -4,8 +4,10 @@ For blur on every attendee (processing every frame, then with `--effect-fps 20`)
 run 2, 4, 6, ... attendees (all in meetings, meetings longer than the run) for a short while each, and
 find the largest number for which every receiver gets at least 15 frames per second and the
 glass-to-glass latency p95 stays under 150 ms (both in the steady state, after everyone joined).
-Also prints the server's CPU seconds per attendee-second at each step,
-and what a synthetic attendee costs the load generator with pre-encoded vs live-encoded video.
+Also prints the server's CPU seconds per attendee-second at each step, the share of it on the event
+loop's thread ("loop/att-s") and the number of attendees at which that thread would be busy all the
+time ("1 process": one server process can serve no more, whatever the cores), and what a synthetic
+attendee costs the load generator with pre-encoded vs live-encoded video.
 
 The server runs in its own process; the load generator shares the machine with it, so on a small
 machine the figures are pessimistic (the generator takes CPU the server could use). Check that nothing
@@ -150,7 +152,7 @@ def _search(
     print(f"\n-- {label}: every receiver >= {MIN_FPS:.0f} fps and latency p95 < {MAX_P95_MS:.0f} ms --")
     print(
         f"{'attendees':>9}  {'fps min':>7}  {'fps p50':>7}  {'p50 ms':>7}  {'p95 ms':>7}  "
-        f"{'server cpu/att-s':>16}  {'att/core':>8}  {'cores max':>9}  "
+        f"{'server cpu/att-s':>16}  {'att/core':>8}  {'cores max':>9}  {'loop/att-s':>10}  {'1 process':>9}  "
         f"{'effect ms':>9}  {'encode ms':>9}  result"
     )
     for peers in range(2, max_peers + 1, 2):
@@ -164,6 +166,8 @@ def _search(
             f"{peers:>9}  {_f(steady.get('receiver_fps_min')):>7}  {_f(steady.get('receiver_fps_p50')):>7}  "
             f"{_f(steady.get('latency_p50_ms')):>7}  {_f(steady.get('latency_p95_ms')):>7}  {_f(cpu):>16}  "
             f"{per_core:>8}  {_f(summary.get('server_cpu_cores_max')):>9}  "
+            f"{_f(summary.get('server_loop_cpu_s_per_attendee_s')):>10}  "
+            f"{_f(summary.get('attendees_per_process_limit')):>9}  "
             f"{_f(server.get('effect_ms_mean')):>9}  {_f(server.get('encode_ms_mean')):>9}  {why}",
             flush=True,
         )

@@ -7,7 +7,8 @@ many servers in one process. What is measured:
 * meetings started, and ended by reason (counters);
 * video frames decoded, processed (background effect) and encoded (counters), and histograms of the time
   each decode, effect and encode took;
-* event-loop lag (a histogram and the worst lag of the last second), from an owned background task;
+* event-loop lag (a histogram and the worst lag of the last second) and the CPU time of the loop's
+  thread, from an owned background task;
 * the process's CPU seconds, resident and peak memory, open files, ...
 
 Decoding and encoding happen inside aiortc (decoder threads, encoder executor), which has no hook for
@@ -342,6 +343,11 @@ class Metrics:
         self.loop_lag_max_seconds = Gauge(
             "speedmeet_event_loop_lag_max_seconds", "Worst event-loop lag over the last second", registry=r
         )
+        self.loop_cpu_seconds = Counter(
+            "speedmeet_event_loop_cpu_seconds",
+            "CPU time of the event loop's thread (1 CPU second per second: the process can take no more)",
+            registry=r,
+        )
         self.peak_memory_bytes = Gauge(
             "speedmeet_process_peak_resident_memory_bytes", "Peak resident memory of the process", registry=r
         )
@@ -420,10 +426,12 @@ class _TimedProcessor:
 
 
 class LoopLagMonitor:
-    """Measures how late the event loop runs a short timer, into `Metrics`.
+    """Measures how late the event loop runs a short timer, and its thread's CPU time, into `Metrics`.
 
     A timer due every `interval` seconds that fires late means callbacks (frame handling, signalling)
-    waited that long for the loop: the first sign of an overloaded server.
+    waited that long for the loop: the first sign of an overloaded server. The loop's thread runs all of
+    aiortc's per-packet work (SRTP, RTP, RTCP, sockets), which no other thread can share: once it uses a
+    whole CPU second per second, the process is full however many cores are idle.
     """
 
     def __init__(self, metrics: Metrics, interval: float = LAG_INTERVAL_SECONDS) -> None:
@@ -450,10 +458,13 @@ class LoopLagMonitor:
         loop = asyncio.get_running_loop()
         window_start = loop.time()
         window_max = 0.0
+        cpu = time.thread_time()  # this task runs on the loop's thread
         try:
             while True:
                 due = loop.time() + self._interval
                 await asyncio.sleep(self._interval)
+                cpu_before, cpu = cpu, time.thread_time()
+                self._metrics.loop_cpu_seconds.inc(max(0.0, cpu - cpu_before))
                 lag = max(0.0, loop.time() - due)
                 self._metrics.loop_lag_seconds.observe(lag)
                 window_max = max(window_max, lag)

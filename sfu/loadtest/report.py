@@ -43,6 +43,7 @@ class TimelineSample:
     attendee_seconds: float  # connected attendees x interval
     server_cpu_seconds: float | None  # server CPU used in this interval
     generator_cpu_seconds: float
+    server_loop_cpu_seconds: float | None = None  # of the server's CPU, on its event loop's thread
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
@@ -121,6 +122,7 @@ def build_report(
     real_errors = sum(n for code, n in errors.items() if code not in RACE_ERROR_CODES)
     raced = sum(n for code, n in errors.items() if code in RACE_ERROR_CODES)
     steady = [s for s in timeline if s.t >= steady_from]
+    loop_rate = steady_rate(steady, "server_loop_cpu_seconds")
     lag = [s.server_loop_lag_ms for s in timeline if s.server_loop_lag_ms is not None]
     steady_stats: dict[str, Any] = {"from_s": steady_from}
     if started is not None and ended is not None and ended - (started + steady_from) >= 1.0:
@@ -177,6 +179,9 @@ def build_report(
         "errors_by_code": dict(sorted(errors.items())),
         "attendee_seconds": round(sum(a.counters.connected_seconds for a in attendees), 1),
         "server_cpu_s_per_attendee_s": _round(steady_rate(steady, "server_cpu_seconds"), 4),
+        "server_loop_cpu_s_per_attendee_s": _round(loop_rate, 4),
+        # Where the loop's thread would be busy all the time: one server process can serve no more.
+        "attendees_per_process_limit": round(1.0 / loop_rate) if loop_rate else None,
         "server_peak_memory_mb": server.get("peak_memory_mb"),
         "server_cpu_cores_p50": _round(
             percentile([c for x in steady if (c := x.server_cpu_cores) is not None], 50), 2
@@ -260,6 +265,11 @@ def format_table(report: dict[str, Any]) -> str:
             f"{s['signalling_errors']} (+{s['rejected_commands']})",
         ),
         ("server CPU s per attendee-second", _fmt(s["server_cpu_s_per_attendee_s"])),
+        (
+            "  of which its event loop (one process's limit)",
+            f"{_fmt(s['server_loop_cpu_s_per_attendee_s'])} "
+            f"({_fmt(s['attendees_per_process_limit'])} attendees)",
+        ),
         (
             "server CPU cores used p50 / max",
             f"{_fmt(s['server_cpu_cores_p50'])} / {_fmt(s['server_cpu_cores_max'])}",

@@ -259,6 +259,10 @@ class ServerSample:
     meetings_started: float | None
     values: dict[str, float] = field(default_factory=dict)  # every unlabelled sample
 
+    @property
+    def loop_cpu_seconds(self) -> float | None:
+        return self.values.get("speedmeet_event_loop_cpu_seconds_total")
+
 
 async def scrape(http: aiohttp.ClientSession, base_url: str) -> ServerSample:
     """Read the server's `/metrics` (any figure it does not offer is None)."""
@@ -491,6 +495,7 @@ class LoadTest:
                     generator_loop_lag_ms=_ms(lag.take()),
                     attendee_seconds=connected * interval,
                     server_cpu_seconds=server_cpu,
+                    server_loop_cpu_seconds=_delta(previous.loop_cpu_seconds, sample.loop_cpu_seconds),
                     generator_cpu_seconds=cpu_now - cpu_before,
                 )
                 self.timeline.append(point)

@@ -29,6 +29,8 @@ SUMMARY_KEYS = {
     "errors_by_code",
     "attendee_seconds",
     "server_cpu_s_per_attendee_s",
+    "server_loop_cpu_s_per_attendee_s",
+    "attendees_per_process_limit",
     "server_peak_memory_mb",
     "server_loop_lag_max_ms",
     "generator_cpu_s_per_attendee_s",
@@ -74,6 +76,10 @@ def test_short_loadtest_holds_meetings_and_writes_a_complete_report(
     assert summary["signalling_errors"] == 0
     # Server figures come from its /metrics.
     assert summary["server_cpu_s_per_attendee_s"] > 0
+    # The event loop's thread is part of the server's CPU, and the limit it sets follows from it.
+    loop = summary["server_loop_cpu_s_per_attendee_s"]
+    assert 0 < loop <= summary["server_cpu_s_per_attendee_s"] * 1.05
+    assert summary["attendees_per_process_limit"] == round(1 / loop)
     assert summary["server_peak_memory_mb"] > 20
     assert report["server"]["meetings_started"] >= summary["meetings"]
     assert len(report["receivers"]) == 4

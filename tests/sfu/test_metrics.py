@@ -81,6 +81,32 @@ async def test_metrics_endpoint_and_lag_monitor_lifecycle() -> None:
     assert not any(t.get_name() == "speedmeet-loop-lag" for t in asyncio.all_tasks())
 
 
+def _spin(seconds: float) -> None:
+    """Use CPU on the calling thread for `seconds` of its own CPU time."""
+    end = time.thread_time() + seconds
+    while time.thread_time() < end:
+        pass
+
+
+async def test_loop_cpu_counts_the_loop_thread_only() -> None:
+    metrics = Metrics(codec_timing=False)
+    monitor = LoopLagMonitor(metrics, interval=0.02)
+    monitor.start()
+    try:
+        await asyncio.sleep(0.05)
+        before = _samples(metrics.render().decode())["speedmeet_event_loop_cpu_seconds_total"]
+        await asyncio.get_running_loop().run_in_executor(None, _spin, 0.5)  # another thread's CPU
+        await asyncio.sleep(0.05)
+        middle = _samples(metrics.render().decode())["speedmeet_event_loop_cpu_seconds_total"]
+        _spin(0.3)  # the loop's own thread, busy
+        await asyncio.sleep(0.05)
+        after = _samples(metrics.render().decode())["speedmeet_event_loop_cpu_seconds_total"]
+    finally:
+        await monitor.stop()
+    assert middle - before < 0.2
+    assert after - middle >= 0.28
+
+
 async def test_lag_monitor_stop_is_safe_twice() -> None:
     monitor = LoopLagMonitor(Metrics(), interval=0.01)
     monitor.start()
