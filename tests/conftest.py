@@ -8,6 +8,10 @@ from collections.abc import AsyncIterator
 import pytest
 from hypothesis import HealthCheck, settings
 
+from tests.web.postgres import postgres_server
+
+__all__ = ["no_leaked_tasks", "postgres_server"]
+
 # The leak check below is function-scoped and autouse; it is per test, not per example, which is
 # what hypothesis's health check would otherwise complain about.
 settings.register_profile(

@@ -17,8 +17,17 @@ def clock() -> ShiftedClock:
 
 
 @pytest.fixture
-async def server(tmp_path: Path, clock: ShiftedClock) -> AsyncIterator[Server]:
-    runner, srv = await start_server(tmp_path, clock, tick_seconds=0.05, grace_seconds=3.0)
+async def server(
+    tmp_path: Path, clock: ShiftedClock, request: pytest.FixtureRequest
+) -> AsyncIterator[Server]:
+    """A seeded server on SQLite; a test parametrized with `server` "postgresql" (indirect) gets one on
+    a fresh PostgreSQL database instead."""
+    database_url = ""
+    if getattr(request, "param", "sqlite") == "postgresql":
+        database_url = await request.getfixturevalue("postgres_server").database()
+    runner, srv = await start_server(
+        tmp_path, clock, database_url=database_url, tick_seconds=0.05, grace_seconds=3.0
+    )
     try:
         await seed(srv)
         yield srv

@@ -63,9 +63,13 @@ class Server:
 
 
 async def start_server(
-    data_dir: Path, clock: ShiftedClock, **settings: object
+    data_dir: Path, clock: ShiftedClock, database_url: str = "", **settings: object
 ) -> tuple[web.AppRunner, Server]:
-    app = create_app(Config(data_dir=data_dir, port=0, admin_token_file=data_dir / "admin-token"))
+    """A server on 127.0.0.1:0 (`database_url` empty: SQLite in `data_dir`)."""
+    config = Config(
+        data_dir=data_dir, port=0, admin_token_file=data_dir / "admin-token", database_url=database_url
+    )
+    app = create_app(config)
     app[SETTINGS_KEY] = replace(app[SETTINGS_KEY], clock=clock, **settings)  # type: ignore[arg-type]
     runner = web.AppRunner(app, shutdown_timeout=2.0)
     await runner.setup()

@@ -7,6 +7,7 @@ import random
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
+import pytest
 from sfu_server import COLOURS, TONES, PeerFactory, Server
 from sfu_testing import eventually
 
@@ -25,6 +26,7 @@ async def meet(a: SyntheticPeer, b: SyntheticPeer) -> tuple[p.Matched, p.Matched
     return ma, mb
 
 
+@pytest.mark.parametrize("server", ["sqlite", "postgresql"], indirect=True)
 async def test_two_attendees_meet_and_each_receives_the_others_video_and_audio(
     server: Server, peers: PeerFactory
 ) -> None:
@@ -117,6 +119,7 @@ async def test_unanswered_extend_offer_lapses_and_the_meeting_times_out(
     )
 
 
+@pytest.mark.parametrize("server", ["sqlite", "postgresql"], indirect=True)
 async def test_connection_request_accept_and_leave(server: Server, peers: PeerFactory) -> None:
     a, b = await peers(0), await peers(1)
     await meet(a, b)
@@ -291,6 +294,7 @@ async def test_background_preview_shows_own_video_then_the_slate(server: Server,
     await a.wait_for_video(lambda s: (s.width, s.height) == SLATE_SIZE)
 
 
+@pytest.mark.parametrize("server", ["sqlite", "postgresql"], indirect=True)
 async def test_session_end_sends_the_matches_list(server: Server, peers: PeerFactory) -> None:
     a, b = await peers(0), await peers(1)
     await meet(a, b)

@@ -113,13 +113,19 @@ def make_config(data_dir: Path, **overrides: Any) -> Config:
 StartServer = Callable[..., Awaitable[Api]]
 
 
-@pytest.fixture
-async def start_server(tmp_path: Path) -> AsyncIterator[StartServer]:
-    """Start servers (on the same data dir unless given another); all are stopped after the test."""
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def start_server(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[StartServer]:
+    """Start servers (on the same data dir and database unless given others); all are stopped after the
+    test. Every test that uses it runs twice: on the embedded SQLite default, and on a fresh PostgreSQL
+    database (one per test, shared by the test's restarts)."""
     running: list[tuple[TestServer, aiohttp.ClientSession]] = []
+    database_url = ""  # the data dir's SQLite file
+    if request.param == "postgresql":
+        database_url = await request.getfixturevalue("postgres_server").database()
 
     async def start(data_dir: Path | None = None, **overrides: Any) -> Api:
         d = data_dir or tmp_path / "data"
+        overrides.setdefault("database_url", database_url)
         server = TestServer(create_app(make_config(d, **overrides)), host="127.0.0.1", port=0)
         await server.start_server()
         http = aiohttp.ClientSession()

@@ -1,4 +1,4 @@
-"""A throwaway PostgreSQL server for the store tests: `initdb` in a temporary folder, a Unix socket only
+"""A throwaway PostgreSQL server for the tests that run on both databases: `initdb` in a temporary folder, a Unix socket only
 (no TCP port), one fresh database per test. Needs the PostgreSQL server binaries (Debian's
 `postgresql` package; `make test` installs it) and asyncpg."""
 
