@@ -1,6 +1,6 @@
-"""A throwaway PostgreSQL server for the tests that run on both databases: `initdb` in a temporary folder, a Unix socket only
-(no TCP port), one fresh database per test. Needs the PostgreSQL server binaries (Debian's
-`postgresql` package; `make test` installs it) and asyncpg."""
+"""A throwaway PostgreSQL server for the tests that run on both databases: `initdb` in a temporary
+folder, a Unix socket only (no TCP port), one fresh database per test. Needs the PostgreSQL server
+binaries (Debian's `postgresql` package; `make test` installs it) and asyncpg."""
 
 from __future__ import annotations
 

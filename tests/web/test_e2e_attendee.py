@@ -377,6 +377,14 @@ async def test_speed_networking_in_the_browser(
     for a in (ada, alan):
         assert abs(await a.page.evaluate("window.speedmeet.offset")) < 1.0
 
+    # The organiser edits the session mid-meeting: the pages show the new title, and the tab still names
+    # the partner.
+    for title in ("Morning networking, edited", session.title):
+        await _patch_session(server, session.id, {"title": title})
+        for a, partner in ((ada, alan), (alan, ada)):
+            await expect(a.page.locator("#session-title")).to_have_text(title)
+            await expect(a.page).to_have_title(f"Meeting {partner.name} · speedmeet")
+
     # Extend: Ada offers, Alan sees Accept, accepts; the deadline moves by half the meeting length.
     before = await _meeting_ends_at(ada.page)
     await ada.button("Extend", exact=False).click()
@@ -589,6 +597,18 @@ async def test_speed_networking_in_the_browser(
         await a.browser.close()
     errors = [c for c in console if "pageerror" in c]
     assert errors == []
+
+
+async def _patch_session(server: LiveServer, session_id: int, body: dict[str, object]) -> None:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.patch(
+            f"{server.base_url}/api/admin/sessions/{session_id}",
+            json=body,
+            headers={"Authorization": f"Bearer {server.admin_token}"},
+        ) as response,
+    ):
+        assert response.status == 200, await response.text()
 
 
 async def _upload(server: LiveServer, path: str, method: str, png: bytes) -> None:

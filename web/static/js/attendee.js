@@ -430,7 +430,11 @@ const handlers = {
     app.sessionOver = msg.session_over;
     setMeeting(msg.meeting);
     $("#session-title").textContent = msg.session.title;
-    document.title = `${msg.session.title} · speedmeet`;
+    // A welcome also comes mid-meeting (a reconnect, the organiser editing the session): the tab keeps
+    // naming the partner then.
+    document.title = app.meeting
+      ? `Meeting ${app.meeting.partner.name} · speedmeet`
+      : `${msg.session.title} · speedmeet`;
     renderStatus(msg.session_over ? "ended" : "live");
     if (app.needOffer) {
       app.needOffer = false;
