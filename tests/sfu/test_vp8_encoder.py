@@ -123,3 +123,8 @@ def test_aiortc_senders_use_it_for_vp8_only() -> None:
     # Inside the codec timing's wrapper.
     assert isinstance(vp8, _TimedEncoder) and isinstance(vp8._inner, Vp8Encoder)
     assert isinstance(h264, _TimedEncoder) and not isinstance(h264._inner, Vp8Encoder)
+
+
+def test_an_audio_frame_is_refused() -> None:
+    with pytest.raises(TypeError, match="video frame"):
+        Vp8Encoder().encode(av.AudioFrame(format="s16", layout="mono", samples=960))
