@@ -10,7 +10,7 @@ from aiortc import RTCIceServer
 
 from sfu.backgrounds import Backgrounds
 from sfu.keys import ROOMS_KEY, SETTINGS_KEY
-from sfu.metrics import METRICS_KEY, install_codec_timing, setup_metrics
+from sfu.metrics import METRICS_KEY, install_codecs, setup_metrics
 from sfu.registry import RoomRegistry
 from sfu.settings import RoomSettings
 from sfu.signalling import ws_handler
@@ -30,8 +30,9 @@ def setup(app: web.Application, settings: RoomSettings | None = None) -> None:
     setup_metrics(app)
     install_speedups()
     # The codec wrappers also make relayed and encoded media follow one another cleanly (a keyframe
-    # after relayed video, one clock for relayed and encoded audio): needed with or without metrics.
-    install_codec_timing()
+    # after relayed video, one clock for relayed and encoded audio), and VP8 is encoded with the server's
+    # own settings: needed with or without metrics.
+    install_codecs()
     app.router.add_get(WS_PATH, ws_handler, name="sfu_ws")
     app.cleanup_ctx.append(_rooms_ctx)
     # WebSockets are closed at shutdown, before aiohttp waits for open handlers to finish.

@@ -12,7 +12,7 @@ many servers in one process. What is measured:
 * the process's CPU seconds, resident and peak memory, open files, ...
 
 Decoding and encoding happen inside aiortc (decoder threads, encoder executor), which has no hook for
-them, so `install_codec_timing()` wraps the VP8/H.264 encoders and decoders aiortc creates. Those counts
+them, so `install_codecs()` wraps the VP8/H.264 encoders and decoders aiortc creates. Those counts
 are process-wide: they include every aiortc peer in the process (in production, only the server's).
 """
 
@@ -73,7 +73,7 @@ VIDEO_CLOCK_RATE = 90_000
 class CodecTiming:
     """Process-wide counters and histograms of aiortc's video decodes and encodes.
 
-    One instance per process (see `install_codec_timing`); every app's registry includes its metrics.
+    One instance per process (see `install_codecs`); every app's registry includes its metrics.
     Observed from decoder threads and encoder executor threads: prometheus-client metrics are
     thread-safe.
     """
@@ -240,7 +240,7 @@ _codec_lock = threading.Lock()
 _codec_timing: CodecTiming | None = None
 
 
-def install_codec_timing() -> CodecTiming:
+def install_codecs() -> CodecTiming:
     """Wrap the video encoders and decoders aiortc creates from now on, and make its VP8 encoders the
     server's own (`sfu.vp8_encoder`) (idempotent; process-wide)."""
     global _codec_timing
@@ -353,7 +353,7 @@ class Metrics:
         )
         self.peak_memory_bytes.set_function(_peak_rss_bytes)
         ProcessCollector(registry=r)  # process_cpu_seconds_total, process_resident_memory_bytes, ...
-        self.codecs = install_codec_timing() if codec_timing else None
+        self.codecs = install_codecs() if codec_timing else None
         if self.codecs is not None:
             self.codecs.register(r)
 

@@ -16,7 +16,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from prometheus_client.parser import text_string_to_metric_families
 
 from matcher import Matcher, SessionRules
-from sfu.metrics import METRICS_KEY, LoopLagMonitor, Metrics, install_codec_timing, setup_metrics
+from sfu.metrics import METRICS_KEY, LoopLagMonitor, Metrics, install_codecs, setup_metrics
 
 
 def _samples(text: str) -> dict[str, float]:
@@ -137,8 +137,8 @@ class _NoiseTrack(MediaStreamTrack):
 
 
 async def test_codec_timing_counts_real_aiortc_encodes_and_decodes() -> None:
-    timing = install_codec_timing()
-    assert install_codec_timing() is timing  # idempotent
+    timing = install_codecs()
+    assert install_codecs() is timing  # idempotent
     metrics = Metrics()
     before = _samples(metrics.render().decode())
     config = RTCConfiguration(iceServers=[])
@@ -246,7 +246,7 @@ def _frames_at(fps: float, count: int, start: float = 0.0) -> list[av.VideoFrame
 
 
 def test_the_video_bitrate_follows_the_frame_rate_actually_sent() -> None:
-    install_codec_timing()
+    install_codecs()
     vp8 = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90_000, payloadType=96)
     encoder = rtcrtpsender.get_encoder(vp8)
     encoder.target_bitrate = 1_500_000  # what the receiver's estimate allows

@@ -10,7 +10,7 @@ from aiortc.codecs.vpx import Vp8Encoder as AiortcVp8Encoder
 from aiortc.jitterbuffer import JitterFrame
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 
-from sfu.metrics import _TimedEncoder, install_codec_timing
+from sfu.metrics import _TimedEncoder, install_codecs
 from sfu.relay import is_vp8_keyframe
 from sfu.vp8_encoder import Vp8Encoder
 from tests.media import astronaut_frame
@@ -115,7 +115,7 @@ def test_other_pixel_formats_are_converted(received: list[av.VideoFrame]) -> Non
 
 
 def test_aiortc_senders_use_it_for_vp8_only() -> None:
-    install_codec_timing()
+    install_codecs()
     import aiortc.rtcrtpsender as sender_module
 
     vp8 = sender_module.get_encoder(RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000))
