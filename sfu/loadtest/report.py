@@ -44,6 +44,7 @@ class TimelineSample:
     server_cpu_seconds: float | None  # server CPU used in this interval
     generator_cpu_seconds: float
     server_loop_cpu_seconds: float | None = None  # of the server's CPU, on its event loop's thread
+    server_loop_cores: float | None = None  # the same per second: at 1.0 the process is full
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
@@ -319,6 +320,7 @@ def write_plot(report: dict[str, Any], path: Path) -> None:
         axes[2].set_ylabel("glass-to-glass ms")
         axes[2].legend(loc="upper left")
         axes[3].plot(t, series("server_cpu_cores"), label="server CPU (cores)")
+        axes[3].plot(t, series("server_loop_cores"), label="of which its event loop (full at 1)")
         axes[3].plot(t, series("generator_cpu_cores"), label="load generator CPU (cores)")
         axes[3].set_ylabel("cores")
         axes[3].set_xlabel("seconds")

@@ -480,6 +480,7 @@ class LoadTest:
                 )
                 connected = sum(1 for a in self.attendees if a.connected)
                 server_cpu = _delta(previous.cpu_seconds, sample.cpu_seconds)
+                loop_cpu = _delta(previous.loop_cpu_seconds, sample.loop_cpu_seconds)
                 point = TimelineSample(
                     t=round(now - started, 2),
                     connected=connected,
@@ -495,7 +496,8 @@ class LoadTest:
                     generator_loop_lag_ms=_ms(lag.take()),
                     attendee_seconds=connected * interval,
                     server_cpu_seconds=server_cpu,
-                    server_loop_cpu_seconds=_delta(previous.loop_cpu_seconds, sample.loop_cpu_seconds),
+                    server_loop_cpu_seconds=loop_cpu,
+                    server_loop_cores=round(loop_cpu / interval, 3) if loop_cpu is not None else None,
                     generator_cpu_seconds=cpu_now - cpu_before,
                 )
                 self.timeline.append(point)

@@ -84,6 +84,8 @@ def test_short_loadtest_holds_meetings_and_writes_a_complete_report(
     assert report["server"]["meetings_started"] >= summary["meetings"]
     assert len(report["receivers"]) == 4
     assert report["timeline"] and {"t", "connected", "fps_per_receiver"} <= report["timeline"][0].keys()
+    loop_cores = [c for s in report["timeline"] if (c := s["server_loop_cores"]) is not None]
+    assert loop_cores and all(0 <= c <= 1.05 for c in loop_cores)  # one thread: never above one core
     assert report["config"]["admin_token"] is None and report["config"]["peers"] == 4
 
 
