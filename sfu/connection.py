@@ -21,6 +21,7 @@ from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCRtpSend
 from aiortc.sdp import SessionDescription, candidate_from_sdp
 from pydantic import BaseModel
 
+from sfu import jitter_buffer
 from sfu import protocol as p
 from sfu.audio_source import AudioSource
 from sfu.errors import NegotiationFailed
@@ -141,6 +142,9 @@ class AttendeeConnection:
             for transceiver in pc.getTransceivers():
                 kinds.add(transceiver.kind)
                 track = transceiver.receiver.track
+                if transceiver.kind in ("audio", "video"):
+                    # Each frame goes on once it is complete, not one frame (audio: four) later.
+                    jitter_buffer.install(transceiver.receiver, transceiver.kind)
                 if transceiver.kind == "video":
                     video_in.relay.tap(transceiver.receiver)
                     await video_in.attach(track)
