@@ -36,6 +36,7 @@ from aiortc import (
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from pydantic import BaseModel
 
+from sfu import jitter_buffer
 from sfu import protocol as p
 from sfu.latest_frame import LatestFrameSlot
 from sfu.peer_connection import close_peer_connection
@@ -330,6 +331,10 @@ class SyntheticPeer:
 
         pc.addTrack(self.audio_track)
         pc.addTrack(self.video_track)
+        # Receive as a browser does, each frame once it is complete: aiortc's own buffer would add a
+        # frame interval to every latency measured.
+        for transceiver in pc.getTransceivers():
+            jitter_buffer.install(transceiver.receiver, transceiver.kind)
         offer = await pc.createOffer()
         await pc.setLocalDescription(offer)
         since = len(self.messages)

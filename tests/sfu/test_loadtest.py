@@ -69,8 +69,9 @@ def test_short_loadtest_holds_meetings_and_writes_a_complete_report(
     # Frames arrived from the partner, stamped, with a latency a loopback server can plausibly have.
     assert summary["frames_received"] > 50
     assert summary["latency"]["count"] > 50
-    # (Loopback is tens of milliseconds; the bound leaves room for a machine busy with other work.)
-    assert 1 < summary["latency"]["p50_ms"] < 2000
+    # (Relayed over loopback it is a few milliseconds: a receive, a send and a decode. The upper bound
+    # leaves room for a machine busy with other work.)
+    assert 0 < summary["latency"]["p50_ms"] < 2000
     assert summary["receiver_fps"]["receivers"] >= 2
     assert summary["receiver_fps"]["p50"] > 3
     assert summary["signalling_errors"] == 0
