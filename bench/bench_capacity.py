@@ -3,7 +3,9 @@
 For blur on every attendee (processing every frame, then with `--effect-fps 20`), then for no effects:
 run 2, 4, 6, ... attendees (all in meetings, meetings longer than the run) for a short while each, and
 find the largest number for which every receiver gets at least 15 frames per second and the
-glass-to-glass latency p95 stays under 150 ms (both in the steady state, after everyone joined).
+glass-to-glass latency p95 stays under 150 ms (both in the steady state: after everyone joined and the
+senders' bitrate reached its top, 20 s later; until then a server does less work than for the rest of a
+meeting).
 Also prints the server's CPU seconds per attendee-second at each step, the share of it on the event
 loop's thread ("loop/att-s") and the number of attendees at which that thread would be busy all the
 time ("1 process": one server process can serve no more, whatever the cores), and what a synthetic
@@ -16,7 +18,8 @@ else runs (`uptime`): other work makes them more so.
     python -m bench capacity
     SPEEDMEET_BENCH_MAX_PEERS=12 SPEEDMEET_BENCH_STEP_SECONDS=15 python -m bench capacity
 
-Env: SPEEDMEET_BENCH_MAX_PEERS (default 16), SPEEDMEET_BENCH_STEP_SECONDS (default 20),
+Env: SPEEDMEET_BENCH_MAX_PEERS (default 16), SPEEDMEET_BENCH_STEP_SECONDS (seconds measured per step,
+after the settling; default 20),
 SPEEDMEET_BENCH_JSON (write every step's summary there).
 """
 
@@ -35,7 +38,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from sfu.loadtest.media import LoadMedia, VideoMode
 from sfu.loadtest.profile import Profile
-from sfu.loadtest.runner import LoadTest, LoadTestConfig
+from sfu.loadtest.runner import BITRATE_SETTLE_SECONDS, LoadTest, LoadTestConfig
 from sfu.loadtest.stamp import read_stamp
 
 MIN_FPS = 15.0
@@ -120,12 +123,16 @@ def _passes(summary: dict[str, Any], peers: int) -> tuple[bool, str]:
 
 
 async def _step(peers: int, effects_share: float, seconds: float) -> dict[str, Any]:
+    ramp = min(4.0, 0.5 * peers)
     config = LoadTestConfig(
         peers=peers,
-        duration=seconds,
+        # Measured only once the senders' bitrate has reached its top, where it stays for the rest of
+        # a meeting: `seconds` of that.
+        duration=ramp + BITRATE_SETTLE_SECONDS + seconds,
+        settle_seconds=BITRATE_SETTLE_SECONDS,
         effects_share=effects_share,
         meeting_seconds=300,  # longer than the run: everyone stays in a meeting
-        ramp_seconds=min(4.0, 0.5 * peers),
+        ramp_seconds=ramp,
         profile=Profile.steady(),
         seed=peers,
     )
@@ -191,7 +198,10 @@ def main() -> None:
     max_peers = _env_int("SPEEDMEET_BENCH_MAX_PEERS", 16)
     seconds = float(_env_int("SPEEDMEET_BENCH_STEP_SECONDS", 20))
     print("video sent by each attendee: 640x480 at 30 fps, VP8 ~600 kbit/s, plus Opus audio")
-    print(f"steps of {seconds:.0f} s, meetings longer than a step; {_load()}")
+    print(
+        f"steps of {BITRATE_SETTLE_SECONDS:.0f} s settling + {seconds:.0f} s measured, meetings longer than "
+        f"a step; {_load()}"
+    )
 
     print("\n-- load generator cost per synthetic attendee (send + receive, loopback pairs) --")
     for mode in (VideoMode.encoded, VideoMode.live):

@@ -72,6 +72,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--fps", type=float, default=30.0, help="video frame rate sent (default 30)")
     p.add_argument("--ramp", type=float, default=None, help="seconds over which attendees join")
     p.add_argument(
+        "--settle",
+        type=float,
+        default=None,
+        help="seconds after the last join left out of the steady-state figures (default 2; 20 waits "
+        "until the senders' bitrate has reached its top, as for capacity figures)",
+    )
+    p.add_argument(
         "--profile",
         choices=["default", "steady"],
         default="default",
@@ -159,6 +166,7 @@ def run_command(args: argparse.Namespace) -> int:
             height=args.size[1],
             fps=args.fps,
             ramp_seconds=args.ramp,
+            **({} if args.settle is None else {"settle_seconds": args.settle}),
             profile=profile,
             seed=args.seed,
         )

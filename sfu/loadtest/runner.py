@@ -40,6 +40,9 @@ SERVER_START_SECONDS = 60.0
 SERVER_STOP_SECONDS = 15.0
 SAMPLE_SECONDS = 1.0
 STEADY_AFTER_RAMP_SECONDS = 2.0  # the last attendees' first frames and keyframes settle meanwhile
+# aiortc's senders start a stream at 500 kbit/s and follow the receiver's estimate up to 1.5 Mbit/s in
+# about 15 s: until then a server re-encodes and forwards less than it will for the rest of a meeting.
+BITRATE_SETTLE_SECONDS = 20.0
 
 
 class LoadTestError(Exception):
@@ -60,6 +63,9 @@ class LoadTestConfig:
     fps: float = 30.0
     bitrate: int = 600_000
     ramp_seconds: float | None = None  # spread joins over this; default min(5, duration / 4)
+    # Seconds after the last join left out of the steady-state figures (BITRATE_SETTLE_SECONDS: after the
+    # senders' bitrate has reached its top, for capacity figures that hold for a whole meeting).
+    settle_seconds: float = STEADY_AFTER_RAMP_SECONDS
     profile: Profile = field(default_factory=Profile)
     seed: int = 1
     server_args: tuple[str, ...] = ()  # extra `speedmeet serve` arguments for a started server
@@ -75,6 +81,8 @@ class LoadTestConfig:
             raise LoadTestError("a server URL needs its admin token (--admin-token or --admin-token-file)")
         if self.width % 2 or self.height % 2 or self.fps <= 0:
             raise LoadTestError("video size must be even and fps positive")
+        if self.settle_seconds < 0:
+            raise LoadTestError("settle seconds must not be negative")
 
     @property
     def ramp(self) -> float:
@@ -439,7 +447,7 @@ class LoadTest:
             config=config.to_json(),
             attendees=self.attendees,
             timeline=self.timeline,
-            steady_from=config.ramp + STEADY_AFTER_RAMP_SECONDS,
+            steady_from=config.ramp + config.settle_seconds,
             server=server_info,
             generator=generator_lag,
             started=started,

@@ -88,6 +88,7 @@ def test_short_loadtest_holds_meetings_and_writes_a_complete_report(
     loop_cores = [c for s in report["timeline"] if (c := s["server_loop_cores"]) is not None]
     assert loop_cores and all(0 <= c <= 1.05 for c in loop_cores)  # one thread: never above one core
     assert report["config"]["admin_token"] is None and report["config"]["peers"] == 4
+    assert summary["steady"]["from_s"] == 1 + 2  # the ramp, then the default settling time
 
 
 def test_loadtest_arguments_are_checked() -> None:
@@ -97,6 +98,12 @@ def test_loadtest_arguments_are_checked() -> None:
     for bad in (["--effects-share", "1.5"], ["--size", "320"], ["--leave-after", "4-2"]):
         with pytest.raises(SystemExit):
             parser.parse_args(["loadtest", *bad])
+    assert parser.parse_args(["loadtest", "--settle", "20"]).settle == 20
+
+
+def test_a_negative_settle_time_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["loadtest", "--settle", "-1", "--quiet"]) == 2
+    assert "settle seconds" in capsys.readouterr().err
 
 
 def test_a_server_url_needs_its_admin_token(capsys: pytest.CaptureFixture[str]) -> None:
