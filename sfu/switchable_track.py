@@ -72,8 +72,16 @@ class _SwitchableTrack(MediaStreamTrack):
         super().__init__()
         self._clock = clock
         self._switched: asyncio.Future[None] | None = None
+        self._subscription: RelaySubscription | None = None  # the source's relay, while relaying
+        self.relay_enabled = False  # set by the connection when the negotiated codec can carry relayed frames
         self.switches = 0
         self.frames_sent = 0
+        self.frames_relayed = 0
+
+    def _unsubscribe(self) -> None:
+        subscription, self._subscription = self._subscription, None
+        if subscription is not None:
+            subscription.close()
 
     def _switched_future(self) -> asyncio.Future[None]:
         if self._switched is None or self._switched.done():
@@ -107,12 +115,8 @@ class SwitchableVideoTrack(_SwitchableTrack):
         self._source: VideoSource | None = None
         self._last_seq = 0
         self._media_clock = MediaClock(VIDEO_CLOCK_RATE, clock)
-        self._subscription: RelaySubscription | None = None
-        # Set by the connection when the negotiated codec can carry relayed frames (VP8).
-        self.relay_enabled = False
         self._added_relayed = False  # what the current source was told (see VideoSource.add_consumer)
         self.slate_frames = 0
-        self.frames_relayed = 0
 
     @property
     def source(self) -> VideoSource | None:
@@ -209,11 +213,6 @@ class SwitchableVideoTrack(_SwitchableTrack):
             self._subscription = source.relay.subscribe()
         return self._subscription
 
-    def _unsubscribe(self) -> None:
-        subscription, self._subscription = self._subscription, None
-        if subscription is not None:
-            subscription.close()
-
     def _emit(self, frame: av.VideoFrame) -> av.VideoFrame:
         frame.pts = self._media_clock.stamp(1)
         frame.time_base = VIDEO_TIME_BASE
@@ -235,9 +234,6 @@ class SwitchableAudioTrack(_SwitchableTrack):
         super().__init__(clock)
         self._source: AudioSource | None = None
         self._queue: AudioQueue | None = None
-        self._subscription: RelaySubscription | None = None
-        self.relay_enabled = False  # set by the connection when the negotiated codec is Opus
-        self.frames_relayed = 0
         self._due: float | None = None
         self._media_clock = MediaClock(AUDIO_SAMPLE_RATE, clock)
         self._silence = _silence_frame()
@@ -254,9 +250,7 @@ class SwitchableAudioTrack(_SwitchableTrack):
             return
         if self._source is not None and self._queue is not None:
             self._source.unsubscribe(self._queue)
-        if self._subscription is not None:
-            self._subscription.close()
-            self._subscription = None
+        self._unsubscribe()
         self._source = source
         self._queue = source.subscribe(relayed=self.relay_enabled) if source is not None else None
         if source is not None and self.relay_enabled:
