@@ -40,6 +40,7 @@ from sfu.loadtest.media import LoadMedia, VideoMode
 from sfu.loadtest.profile import Profile
 from sfu.loadtest.runner import BITRATE_SETTLE_SECONDS, LoadTest, LoadTestConfig
 from sfu.loadtest.stamp import read_stamp
+from sfu.synthetic_peer import receive_as_a_browser
 
 MIN_FPS = 15.0
 MAX_P95_MS = 150.0
@@ -62,10 +63,12 @@ def _load() -> str:
 
 async def _generator_cost(mode: VideoMode, pairs: int, seconds: float) -> tuple[float, float]:
     """CPU seconds per attendee-second of `pairs` loopback sender -> receiver peer pairs (one pair does
-    an attendee's work: send audio + video, receive, decode and read stamps), and frames per second."""
+    an attendee's work: send audio + video, receive as the load tester's attendees do: video decoded and
+    its stamps read, audio counted), and frames per second."""
     media = await asyncio.get_running_loop().run_in_executor(None, LoadMedia.build, mode)
     config = RTCConfiguration(iceServers=[])
     frames = [0]
+    audio_frames = [0]  # counted as the load tester's attendees count them: encoded, never decoded
     consumers: list[asyncio.Task[None]] = []
     pcs: list[RTCPeerConnection] = []
 
@@ -79,6 +82,9 @@ async def _generator_cost(mode: VideoMode, pairs: int, seconds: float) -> tuple[
                 read_stamp(frame)
                 frames[0] += 1
 
+    def count_audio() -> None:
+        audio_frames[0] += 1
+
     def on_track(track: MediaStreamTrack) -> None:
         consumers.append(asyncio.create_task(consume(track), name=f"bench-consume-{len(consumers)}"))
 
@@ -91,6 +97,7 @@ async def _generator_cost(mode: VideoMode, pairs: int, seconds: float) -> tuple[
             receiver.on("track", on_track)
             await sender.setLocalDescription(await sender.createOffer())
             await receiver.setRemoteDescription(sender.localDescription)
+            receive_as_a_browser(receiver, count_audio)
             await receiver.setLocalDescription(await receiver.createAnswer())
             await sender.setRemoteDescription(receiver.localDescription)
         await asyncio.sleep(3.0)  # connect, first keyframes

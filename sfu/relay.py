@@ -95,6 +95,16 @@ class TappedQueue(queue.Queue[Any]):
         return dropped
 
 
+def tap_receiver(receiver: RTCRtpReceiver, tapped: TappedQueue) -> None:
+    """Make `tapped` the decoder queue of `receiver`, which must not be receiving yet (aiortc starts its
+    decoder thread with the queue it finds when the peer connection starts receiving)."""
+    attribute = "_RTCRtpReceiver__decoder_queue"
+    current = getattr(receiver, attribute, None)
+    if not isinstance(current, queue.Queue) or getattr(receiver, "_RTCRtpReceiver__decoder_thread", None):
+        raise RuntimeError("cannot tap this aiortc receiver: unknown layout or already receiving")
+    setattr(receiver, attribute, tapped)
+
+
 class RelaySubscription:
     """One receiver's queue of encoded frames, from a keyframe on."""
 
@@ -202,11 +212,7 @@ class Relay:
     def tap(self, receiver: RTCRtpReceiver) -> None:
         """Look at the encoded frames `receiver` reassembles from now on. Call before the peer
         connection starts receiving (before `setLocalDescription` of the answer)."""
-        attribute = "_RTCRtpReceiver__decoder_queue"
-        current = getattr(receiver, attribute, None)
-        if not isinstance(current, queue.Queue) or getattr(receiver, "_RTCRtpReceiver__decoder_thread", None):
-            raise RuntimeError("cannot tap this aiortc receiver: unknown layout or already receiving")
-        setattr(receiver, attribute, self.decoder_queue())
+        tap_receiver(receiver, self.decoder_queue())
         self._receiver = receiver
 
     def decoder_queue(self) -> TappedQueue:

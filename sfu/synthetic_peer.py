@@ -40,6 +40,7 @@ from sfu import jitter_buffer
 from sfu import protocol as p
 from sfu.latest_frame import LatestFrameSlot
 from sfu.peer_connection import close_peer_connection
+from sfu.relay import TappedQueue, tap_receiver
 
 logger = logging.getLogger(__name__)
 
@@ -191,6 +192,23 @@ def summarise_audio(frame: av.AudioFrame, at: float) -> AudioSample:
 # --- the peer -----------------------------------------------------------------------------------
 
 
+def receive_as_a_browser(pc: RTCPeerConnection, count_audio: Callable[[], None] | None = None) -> None:
+    """Set up the receivers of `pc` (before it starts receiving) to hand on each frame once it is
+    complete, as a browser does: aiortc's own buffer would add a frame interval to every latency
+    measured. With `count_audio`, received audio is not decoded at all: `count_audio()` is called once
+    per encoded frame instead (for a load generator, which never listens)."""
+
+    def count(codec: object, encoded_frame: object) -> bool:
+        assert count_audio is not None
+        count_audio()
+        return False  # not to the decoder
+
+    for transceiver in pc.getTransceivers():
+        jitter_buffer.install(transceiver.receiver, transceiver.kind)
+        if transceiver.kind == "audio" and count_audio is not None:
+            tap_receiver(transceiver.receiver, TappedQueue(count))
+
+
 class SyntheticPeer:
     """One attendee over WebSocket + aiortc (see module docstring). `close()` is safe to call twice."""
 
@@ -217,7 +235,8 @@ class SyntheticPeer:
         # A track factory (instead of a track) gives every new peer connection a fresh track: closing a
         # peer connection stops its tracks. `on_video_frame(frame, arrival)` sees every received frame
         # (the load tester reads stamps with it); `summarise=False` skips the colour/tone summaries
-        # (and so `wait_for_video`/`wait_for_audio`), which cost CPU a load generator needs elsewhere.
+        # (and so `wait_for_video`/`wait_for_audio`), which cost CPU a load generator needs elsewhere:
+        # received audio is then only counted, as encoded frames, and never decoded.
         self.base_url = base_url.rstrip("/")
         self.session_id = session_id
         self.secret = secret
@@ -331,10 +350,7 @@ class SyntheticPeer:
 
         pc.addTrack(self.audio_track)
         pc.addTrack(self.video_track)
-        # Receive as a browser does, each frame once it is complete: aiortc's own buffer would add a
-        # frame interval to every latency measured.
-        for transceiver in pc.getTransceivers():
-            jitter_buffer.install(transceiver.receiver, transceiver.kind)
+        receive_as_a_browser(pc, None if self._summarise else self._count_encoded_audio)
         offer = await pc.createOffer()
         await pc.setLocalDescription(offer)
         since = len(self.messages)
@@ -551,6 +567,9 @@ class SyntheticPeer:
             self.video.append(sample)
             if not self._video_slot.closed:
                 self._video_slot.put(sample)
+
+    def _count_encoded_audio(self) -> None:
+        self.audio_frames += 1
 
     async def _consume_audio(self, track: MediaStreamTrack) -> None:
         while True:
