@@ -198,15 +198,18 @@ def receive_as_a_browser(pc: RTCPeerConnection, count_audio: Callable[[], None] 
     measured. With `count_audio`, received audio is not decoded at all: `count_audio()` is called once
     per encoded frame instead (for a load generator, which never listens)."""
 
-    def count(codec: object, encoded_frame: object) -> bool:
-        assert count_audio is not None
-        count_audio()
-        return False  # not to the decoder
-
     for transceiver in pc.getTransceivers():
         jitter_buffer.install(transceiver.receiver, transceiver.kind)
         if transceiver.kind == "audio" and count_audio is not None:
-            tap_receiver(transceiver.receiver, TappedQueue(count))
+            tap_receiver(transceiver.receiver, TappedQueue(_counted_not_decoded(count_audio)))
+
+
+def _counted_not_decoded(count: Callable[[], None]) -> Callable[[object, object], bool]:
+    def tap(codec: object, encoded_frame: object) -> bool:
+        count()
+        return False  # not on to the decoder
+
+    return tap
 
 
 class SyntheticPeer:
