@@ -1,13 +1,29 @@
-"""The numpy audio level gives exactly aiortc's value, and install() puts it where aiortc's sender looks."""
+"""The numpy audio level and the integer clock give exactly aiortc's values, and install() puts them where
+aiortc looks."""
 
 from __future__ import annotations
+
+import datetime
+import random
 
 import av
 import numpy as np
 import pytest
-from aiortc import rtp
+from aiortc import clock, rtp
 
-from sfu.speedups import aiortc_audio_level_dbov, compute_audio_level_dbov, install
+from sfu.speedups import (
+    aiortc_audio_level_dbov,
+    aiortc_current_ms,
+    aiortc_current_ntp_time,
+    compute_audio_level_dbov,
+    current_ms,
+    current_ntp_time,
+    install,
+    ms_from_unix_us,
+    ntp_time_from_unix_us,
+)
+
+UNIX_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 
 
 def _frame(samples: np.ndarray, layout: str) -> av.AudioFrame:
@@ -32,7 +48,32 @@ def test_full_scale_and_silence() -> None:
     assert compute_audio_level_dbov(_frame(loud, "stereo")) == aiortc_audio_level_dbov(_frame(loud, "stereo"))
 
 
-def test_install_replaces_aiortcs_function_once() -> None:
+def test_install_replaces_aiortcs_functions_once() -> None:
     install()
     install()
     assert rtp.compute_audio_level_dbov is compute_audio_level_dbov
+    assert clock.current_ntp_time is current_ntp_time
+    assert clock.current_ms is current_ms
+
+
+def test_clock_gives_aiortcs_values_for_the_same_microsecond() -> None:
+    rng = random.Random(7)
+    now_us = 1_795_000_000 * 1_000_000
+    instants = [0, 999_999, 1_000_000, now_us, now_us + 999_999, now_us + 500_000]
+    instants += [rng.randrange(0, 2**32 * 1_000_000 // 2) for _ in range(20_000)]
+    for unix_us in instants:
+        moment = UNIX_EPOCH + datetime.timedelta(microseconds=unix_us)
+        delta = moment - clock.NTP_EPOCH
+        assert ntp_time_from_unix_us(unix_us) == clock.datetime_to_ntp(moment), unix_us
+        assert ms_from_unix_us(unix_us) == int(delta.total_seconds() * 1000), unix_us
+
+
+def test_clock_reads_now() -> None:
+    before_ntp, before_ms = aiortc_current_ntp_time(), aiortc_current_ms()
+    ntp, ms = current_ntp_time(), current_ms()
+    after_ntp, after_ms = aiortc_current_ntp_time(), aiortc_current_ms()
+    assert before_ntp <= ntp <= after_ntp
+    assert before_ms <= ms <= after_ms
+    # And back: aiortc reads our NTP time as the current UTC time.
+    elapsed = datetime.datetime.now(datetime.UTC) - clock.datetime_from_ntp(ntp)
+    assert datetime.timedelta(0) <= elapsed < datetime.timedelta(seconds=1)
