@@ -13,7 +13,7 @@ woken 50 times a second never goes back to sleep: it spins on `sched_yield` and 
 aiortc also reads the wall clock as NTP time for every RTP packet it sends (`clock.current_ntp_time`,
 twice: the abs-send-time extension and the sender report's reference) and in milliseconds for every
 packet it receives (`clock.current_ms`, for the bandwidth estimate), each time through `datetime`
-arithmetic: a few microseconds a call, four calls for every packet the server forwards. The versions
+arithmetic: a microsecond or more a call, three calls for every packet the server forwards. The versions
 below compute the same values from `time.time_ns()` in integers (exactly aiortc's value for the same
 microsecond) at a fraction of the cost.
 """

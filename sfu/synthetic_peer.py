@@ -197,7 +197,6 @@ def receive_as_a_browser(pc: RTCPeerConnection, count_audio: Callable[[], None] 
     complete, as a browser does: aiortc's own buffer would add a frame interval to every latency
     measured. With `count_audio`, received audio is not decoded at all: `count_audio()` is called once
     per encoded frame instead (for a load generator, which never listens)."""
-
     for transceiver in pc.getTransceivers():
         jitter_buffer.install(transceiver.receiver, transceiver.kind)
         if transceiver.kind == "audio" and count_audio is not None:
