@@ -35,6 +35,11 @@ class Vp8Encoder(AiortcVp8Encoder):
     def encode(self, frame: Frame, force_keyframe: bool = False) -> tuple[list[bytes], int]:
         if not isinstance(frame, av.VideoFrame):
             raise TypeError(f"a video frame to encode, not {type(frame).__name__}")
+        pts, time_base = frame.pts, frame.time_base
+        if pts is None or time_base is None:
+            # Refused before the codec sees it: an encoded frame never sent would be the reference
+            # of the next one.
+            raise ValueError("a frame to encode needs its pts and time_base")
         if frame.format.name != "yuv420p":
             frame = frame.reformat(format="yuv420p")
         codec = self.codec
@@ -53,9 +58,7 @@ class Vp8Encoder(AiortcVp8Encoder):
 
         data = b"".join(bytes(packet) for packet in codec.encode(frame))
         payloads = self._packetize(data, self.picture_id)
-        if frame.pts is None or frame.time_base is None:
-            raise ValueError("a frame to encode needs its pts and time_base")
-        timestamp = convert_timebase(frame.pts, frame.time_base, VIDEO_TIME_BASE)
+        timestamp = convert_timebase(pts, time_base, VIDEO_TIME_BASE)
         self.picture_id = (self.picture_id + 1) % (1 << 15)
         return payloads, timestamp
 
