@@ -14,7 +14,7 @@ from sfu.metrics import METRICS_KEY, install_codecs, setup_metrics
 from sfu.registry import RoomRegistry
 from sfu.settings import RoomSettings
 from sfu.signalling import ws_handler
-from sfu.speedups import install as install_speedups
+from rtc.speedups import install as install_speedups
 from web.keys import CONFIG_KEY, LIVE_ROOMS_KEY, MEDIA_FILES_KEY, STORE_KEY
 
 __all__ = ["ROOMS_KEY", "SETTINGS_KEY", "RoomRegistry", "RoomSettings", "setup"]

@@ -23,7 +23,7 @@ from effects.background import BackgroundEffect, load_image
 from effects.errors import EffectError
 from effects.processor import BackgroundProcessor
 from effects.segmenter_pool import SegmenterPool
-from sfu import protocol as p
+from wire import protocol as p
 from sfu.participant import Participant
 from sfu.video_source import FrameProcessor
 from web.store import Store

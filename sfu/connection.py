@@ -21,11 +21,11 @@ from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCRtpSend
 from aiortc.sdp import SessionDescription, candidate_from_sdp
 from pydantic import BaseModel
 
-from sfu import jitter_buffer
-from sfu import protocol as p
+from rtc import jitter_buffer
+from wire import protocol as p
 from sfu.audio_source import AudioSource
 from sfu.errors import NegotiationFailed
-from sfu.peer_connection import close_peer_connection
+from rtc.peer_connection import close_peer_connection
 from sfu.slate import Slate
 from sfu.switchable_track import SwitchableAudioTrack, SwitchableVideoTrack
 from sfu.video_source import VideoSource

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sfu.protocol import CloseCode, ErrorCode
+from wire.protocol import CloseCode, ErrorCode
 
 
 class SfuError(Exception):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from concurrent.futures import Executor
 
-from sfu import protocol as p
+from wire import protocol as p
 from sfu.audio_source import AudioSource
 from sfu.connection import AttendeeConnection
 from sfu.video_source import VideoSource

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from aiortc import RTCIceServer
 
-from sfu import protocol as p
+from wire import protocol as p
 from sfu.errors import JoinRefused
 from sfu.metrics import Metrics
 from sfu.room import BackgroundProvider, SessionRoom

@@ -49,7 +49,7 @@ from matcher import (
     WaitingStatus,
 )
 from matcher import AttendeeStateChanged as StateChanged
-from sfu import protocol as p
+from wire import protocol as p
 from sfu.connection import AttendeeConnection
 from sfu.errors import CommandRejected, JoinRefused, NegotiationFailed
 from sfu.metrics import Metrics

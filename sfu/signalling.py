@@ -1,7 +1,7 @@
 """The attendee WebSocket: `GET /api/sessions/{session_id}/ws?t=<ticket secret>`.
 
 Checks the ticket and the session before anything else; a refusal is one fatal `error` message and a
-close with an application close code (see `sfu.protocol.CloseCode`). An admitted socket joins the
+close with an application close code (see `wire.protocol.CloseCode`). An admitted socket joins the
 session's room and each text message goes to `SessionRoom.handle()`.
 """
 
@@ -12,7 +12,7 @@ import logging
 
 from aiohttp import WSMsgType, web
 
-from sfu import protocol as p
+from wire import protocol as p
 from sfu.errors import JoinRefused
 from sfu.keys import ROOMS_KEY
 from sfu.registry import RoomRegistry

@@ -28,7 +28,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from sfu.audio_source import AudioQueue, AudioSource
 from sfu.frames import copy_video_frame
-from sfu.latest_frame import SlotClosed
+from rtc.latest_frame import SlotClosed
 from sfu.relay import RelaySubscription, relay_packet
 from sfu.slate import Slate
 from sfu.video_source import VideoSource

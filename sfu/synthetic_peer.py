@@ -36,10 +36,10 @@ from aiortc import (
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from pydantic import BaseModel
 
-from sfu import jitter_buffer
-from sfu import protocol as p
-from sfu.latest_frame import LatestFrameSlot
-from sfu.peer_connection import close_peer_connection
+from rtc import jitter_buffer
+from wire import protocol as p
+from rtc.latest_frame import LatestFrameSlot
+from rtc.peer_connection import close_peer_connection
 from sfu.relay import TappedQueue, tap_receiver
 
 logger = logging.getLogger(__name__)

@@ -25,7 +25,7 @@ from typing import Protocol
 import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from sfu.latest_frame import LatestFrameSlot, SlotClosed
+from rtc.latest_frame import LatestFrameSlot, SlotClosed
 from sfu.relay import Relay
 
 logger = logging.getLogger(__name__)

@@ -20,7 +20,7 @@ from typing import get_args
 import aiohttp
 from aiortc import RTCIceServer
 
-from sfu import protocol as p
+from wire import protocol as p
 from sfu.loadtest.media import LoadMedia
 from sfu.loadtest.probe import PartnerFeed, VideoProbe
 from sfu.loadtest.profile import Profile

@@ -33,7 +33,7 @@ from sfu.loadtest.attendee import SyntheticAttendee
 from sfu.loadtest.media import LoadMedia, VideoMode
 from sfu.loadtest.profile import Profile
 from sfu.loadtest.report import TimelineSample, build_report, percentile
-from sfu.speedups import install as install_speedups
+from rtc.speedups import install as install_speedups
 
 logger = logging.getLogger(__name__)
 

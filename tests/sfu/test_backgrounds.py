@@ -9,7 +9,7 @@ from PIL import Image
 from sfu_server import COLOURS, PeerFactory, Server
 from sfu_testing import wait_until
 
-from sfu import protocol as p
+from wire import protocol as p
 from sfu.backgrounds import Backgrounds
 from web.keys import MEDIA_FILES_KEY
 from web.store import AssetInput

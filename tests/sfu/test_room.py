@@ -11,7 +11,7 @@ import pytest
 from sfu_server import COLOURS, TONES, PeerFactory, Server
 from sfu_testing import eventually
 
-from sfu import protocol as p
+from wire import protocol as p
 from sfu.synthetic_peer import PeerError, SyntheticPeer
 
 SLATE_SIZE = (640, 360)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from aiortc import clock, rtp
 
-from sfu.speedups import (
+from rtc.speedups import (
     aiortc_audio_level_dbov,
     aiortc_current_ms,
     aiortc_current_ntp_time,

@@ -5,7 +5,7 @@ from aiortc import RTCConfiguration, RTCPeerConnection
 from aiortc.jitterbuffer import JitterBuffer
 from aiortc.rtp import RtpPacket
 
-from sfu.jitter_buffer import AUDIO_CAPACITY, VIDEO_CAPACITY, FrameJitterBuffer, install
+from rtc.jitter_buffer import AUDIO_CAPACITY, VIDEO_CAPACITY, FrameJitterBuffer, install
 
 
 def _packet(seq: int, timestamp: int, marker: bool = False) -> RtpPacket:

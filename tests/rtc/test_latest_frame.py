@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from sfu.latest_frame import LatestFrameSlot, SlotClosed
+from rtc.latest_frame import LatestFrameSlot, SlotClosed
 
 
 async def test_reader_gets_only_the_newest_item_and_stale_ones_are_counted_as_dropped() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from sfu import protocol as p
+from wire import protocol as p
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
 CLIENT_TYPES = {m.model_fields["type"].default for m in typing.get_args(typing.get_args(p.ClientMessage)[0])}
