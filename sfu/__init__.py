@@ -8,13 +8,13 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from aiortc import RTCIceServer
 
+from rtc.speedups import install as install_speedups
 from sfu.backgrounds import Backgrounds
 from sfu.keys import ROOMS_KEY, SETTINGS_KEY
 from sfu.metrics import METRICS_KEY, install_codecs, setup_metrics
 from sfu.registry import RoomRegistry
 from sfu.settings import RoomSettings
 from sfu.signalling import ws_handler
-from rtc.speedups import install as install_speedups
 from web.keys import CONFIG_KEY, LIVE_ROOMS_KEY, MEDIA_FILES_KEY, STORE_KEY
 
 __all__ = ["ROOMS_KEY", "SETTINGS_KEY", "RoomRegistry", "RoomSettings", "setup"]

@@ -23,10 +23,10 @@ from effects.background import BackgroundEffect, load_image
 from effects.errors import EffectError
 from effects.processor import BackgroundProcessor
 from effects.segmenter_pool import SegmenterPool
-from wire import protocol as p
 from sfu.participant import Participant
 from sfu.video_source import FrameProcessor
 from web.store import Store
+from wire import protocol as p
 
 logger = logging.getLogger(__name__)
 

@@ -22,13 +22,13 @@ from aiortc.sdp import SessionDescription, candidate_from_sdp
 from pydantic import BaseModel
 
 from rtc import jitter_buffer
-from wire import protocol as p
+from rtc.peer_connection import close_peer_connection
 from sfu.audio_source import AudioSource
 from sfu.errors import NegotiationFailed
-from rtc.peer_connection import close_peer_connection
 from sfu.slate import Slate
 from sfu.switchable_track import SwitchableAudioTrack, SwitchableVideoTrack
 from sfu.video_source import VideoSource
+from wire import protocol as p
 
 logger = logging.getLogger(__name__)
 

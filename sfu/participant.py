@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from concurrent.futures import Executor
 
-from wire import protocol as p
 from sfu.audio_source import AudioSource
 from sfu.connection import AttendeeConnection
 from sfu.video_source import VideoSource
+from wire import protocol as p
 
 
 class Participant:

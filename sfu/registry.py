@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 
 from aiortc import RTCIceServer
 
-from wire import protocol as p
 from sfu.errors import JoinRefused
 from sfu.metrics import Metrics
 from sfu.room import BackgroundProvider, SessionRoom
@@ -18,6 +17,7 @@ from sfu.settings import RoomSettings
 from sfu.slate import Slate
 from web.store.records import SessionRecord
 from web.store.store import Store
+from wire import protocol as p
 
 logger = logging.getLogger(__name__)
 

@@ -49,7 +49,6 @@ from matcher import (
     WaitingStatus,
 )
 from matcher import AttendeeStateChanged as StateChanged
-from wire import protocol as p
 from sfu.connection import AttendeeConnection
 from sfu.errors import CommandRejected, JoinRefused, NegotiationFailed
 from sfu.metrics import Metrics
@@ -59,6 +58,7 @@ from sfu.slate import Slate
 from sfu.video_source import FrameProcessor
 from web.store.records import MatchView, SessionRecord, TicketRecord
 from web.store.store import Store
+from wire import protocol as p
 
 logger = logging.getLogger(__name__)
 

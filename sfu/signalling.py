@@ -12,7 +12,6 @@ import logging
 
 from aiohttp import WSMsgType, web
 
-from wire import protocol as p
 from sfu.errors import JoinRefused
 from sfu.keys import ROOMS_KEY
 from sfu.registry import RoomRegistry
@@ -20,6 +19,7 @@ from sfu.room import SessionRoom
 from web.keys import STORE_KEY
 from web.store import Store
 from web.store.records import TicketRecord
+from wire import protocol as p
 
 logger = logging.getLogger(__name__)
 

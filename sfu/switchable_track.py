@@ -26,9 +26,9 @@ import av
 import numpy as np
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
+from rtc.latest_frame import SlotClosed
 from sfu.audio_source import AudioQueue, AudioSource
 from sfu.frames import copy_video_frame
-from rtc.latest_frame import SlotClosed
 from sfu.relay import RelaySubscription, relay_packet
 from sfu.slate import Slate
 from sfu.video_source import VideoSource

@@ -37,10 +37,10 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from pydantic import BaseModel
 
 from rtc import jitter_buffer
-from wire import protocol as p
 from rtc.latest_frame import LatestFrameSlot
 from rtc.peer_connection import close_peer_connection
 from sfu.relay import TappedQueue, tap_receiver
+from wire import protocol as p
 
 logger = logging.getLogger(__name__)
 

@@ -20,12 +20,12 @@ from typing import get_args
 import aiohttp
 from aiortc import RTCIceServer
 
-from wire import protocol as p
 from sfu.loadtest.media import LoadMedia
 from sfu.loadtest.probe import PartnerFeed, VideoProbe
 from sfu.loadtest.profile import Profile
 from sfu.loadtest.tracks import EncodedVideoTrack
 from sfu.synthetic_peer import PeerError, SyntheticPeer
+from wire import protocol as p
 
 logger = logging.getLogger(__name__)
 

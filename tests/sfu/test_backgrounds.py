@@ -9,10 +9,10 @@ from PIL import Image
 from sfu_server import COLOURS, PeerFactory, Server
 from sfu_testing import wait_until
 
-from wire import protocol as p
 from sfu.backgrounds import Backgrounds
 from web.keys import MEDIA_FILES_KEY
 from web.store import AssetInput
+from wire import protocol as p
 
 GREEN = (0, 200, 0)
 

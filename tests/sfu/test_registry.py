@@ -10,8 +10,8 @@ from typing import Any
 import aiohttp
 from sfu_server import COLOURS, PeerFactory, Server, ShiftedClock, seed, start_server
 
-from wire import protocol as p
 from sfu.synthetic_peer import SyntheticPeer
+from wire import protocol as p
 
 
 def peer(base_url: str, session_id: int, secret: str, index: int) -> SyntheticPeer:

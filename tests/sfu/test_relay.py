@@ -14,11 +14,11 @@ from aiortc.codecs.vpx import Vp8Encoder, vp8_depayload
 from sfu_server import COLOURS, TONES, PeerFactory, Server
 from sfu_testing import wait_until
 
-from wire import protocol as p
 from sfu.participant import Participant
 from sfu.relay import Relay, is_vp8_keyframe, relay_packet
 from sfu.switchable_track import opus_samples
 from sfu.synthetic_peer import SyntheticPeer
+from wire import protocol as p
 
 VP8 = types.SimpleNamespace(name="VP8")
 H264 = types.SimpleNamespace(name="H264")

@@ -9,9 +9,9 @@ import aiohttp
 import pytest
 from sfu_server import PeerFactory, Server
 
-from wire import protocol as p
 from sfu.synthetic_peer import PeerError, SyntheticPeer
 from web.store import EventInput, SessionInput, TicketInput
+from wire import protocol as p
 
 
 async def refused(server: Server, session_id: int, secret: str) -> PeerError:
