@@ -83,16 +83,18 @@ def test_log_crash_logs_and_goes_on(caplog: pytest.LogCaptureFixture) -> None:
 
 async def test_repeat_goes_on_after_a_failing_round(caplog: pytest.LogCaptureFixture) -> None:
     rounds = 0
+    third = asyncio.Event()
 
     async def body() -> None:
         nonlocal rounds
         rounds += 1
+        if rounds == 3:
+            third.set()
         if rounds == 1:
             raise RuntimeError("first round fails")
 
     task = asyncio.create_task(repeat(body, 0.001, log=logging.getLogger("t"), what="tick"), name="rep")
     with caplog.at_level(logging.ERROR):
-        while rounds < 3:
-            await asyncio.sleep(0.005)
+        await asyncio.wait_for(third.wait(), 5)
     await cancel_and_wait(task)
     assert "tick failed" in caplog.text
