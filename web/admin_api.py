@@ -13,7 +13,7 @@ from web import uploads
 from web.auth import Admin, require_admin
 from web.errors import Conflict, NotFound, Unprocessable
 from web.json_io import no_content, path_id, read_json, respond
-from web.keys import CONFIG_KEY, LIVE_ROOMS_KEY, MEDIA_FILES_KEY, STORE_KEY
+from web.keys import CONFIG_KEY, ROOMS_KEY, MEDIA_FILES_KEY, STORE_KEY
 from web.route import Route
 from web.store import (
     AssetInput,
@@ -327,7 +327,7 @@ async def patch_session(request: web.Request) -> web.Response:
         ),
     )
     record = await _store(request).update_session(current.id, data)
-    rooms = request.app.get(LIVE_ROOMS_KEY)
+    rooms = request.app.get(ROOMS_KEY)
     if rooms is not None:
         await rooms.session_changed(record)  # a running room pairs by the new rules from now on
     return respond(session_out(record, _now()))
@@ -343,7 +343,7 @@ async def delete_session(request: web.Request) -> web.Response:
 
 def _refuse_while_live(request: web.Request, why: str, **which: int) -> None:
     """Deleting what a running room uses would lose its meeting records: 409 until the room is done."""
-    rooms = request.app.get(LIVE_ROOMS_KEY)
+    rooms = request.app.get(ROOMS_KEY)
     if rooms is not None and rooms.holds(**which):
         raise Conflict(
             f"{why}: it can be deleted once the session has ended and its last meeting is over "
@@ -401,14 +401,14 @@ async def session_summary(request: web.Request) -> web.Response:
 async def session_live(request: web.Request) -> web.Response:
     admin = await require_admin(request)
     current = await _session(request, admin)
-    rooms = request.app.get(LIVE_ROOMS_KEY)
-    live = rooms.live_summary(current.id) if rooms is not None else None
+    rooms = request.app.get(ROOMS_KEY)
+    live = await rooms.live_summary(current.id) if rooms is not None else None
     return respond(
         s.LiveOut(
             session_id=current.id,
             status=current.status(_now()),
             running=live is not None,
-            live=dict(live) if live is not None else None,
+            live=live.as_dict() if live is not None else None,
         )
     )
 

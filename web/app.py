@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -17,6 +16,7 @@ from web.keys import CONFIG_KEY, MEDIA_FILES_KEY, METRICS_REGISTRY_KEY, STORE_KE
 from web.media_files import MediaFiles
 from web.middleware import RequestMetrics, error_middleware, security_headers
 from web.pages import add_metrics_route
+from web.rooms import setup_rooms
 from web.routes import add_routes
 from web.store import Store
 
@@ -36,25 +36,9 @@ def create_app(config: Config) -> web.Application:
     app[MEDIA_FILES_KEY] = MediaFiles(config.media_dir)
     app.cleanup_ctx.append(_store_ctx)
     add_routes(app)
-    _setup_media(app)
+    setup_rooms(app)
     add_metrics_route(app)
     return app
-
-
-def _setup_media(app: web.Application) -> None:
-    """Let the media plane (package `sfu`) add its routes and resources, if it provides `setup(app)`."""
-    try:
-        sfu = importlib.import_module("sfu")
-    except ModuleNotFoundError as exc:
-        if exc.name != "sfu":
-            raise
-        logger.warning("package sfu is not installed: no media plane")
-        return
-    setup = getattr(sfu, "setup", None)
-    if setup is None:
-        logger.warning("sfu.setup is missing: no media plane")
-        return
-    setup(app)
 
 
 def _prepare_dirs(config: Config) -> None:

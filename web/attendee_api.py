@@ -12,7 +12,7 @@ from web.admin_api import store_upload
 from web.auth import check_ticket_event, require_ticket
 from web.errors import Conflict, NotFound
 from web.json_io import no_content, path_id, respond
-from web.keys import CONFIG_KEY, LIVE_ROOMS_KEY, MEDIA_FILES_KEY, STORE_KEY
+from web.keys import CONFIG_KEY, ROOMS_KEY, MEDIA_FILES_KEY, STORE_KEY
 from web.route import Route
 from web.store import ConnectionView, SessionRecord, Store, TicketRecord
 from web.views import asset_out, connection_out, match_out, me_out, media_out
@@ -79,7 +79,7 @@ async def post_connection(request: web.Request) -> web.Response:
     # A live room the attendee joined takes it through its matcher: both pages hear of it at once and
     # the matcher and the store agree. Otherwise (or if the room could not write its row, which it
     # logs) the store decides, with the same rules: only people who met, no blocks, idempotent.
-    rooms = request.app.get(LIVE_ROOMS_KEY)
+    rooms = request.app.get(ROOMS_KEY)
     handled = rooms is not None and await rooms.connect(ticket.event_id, ticket.id, other.id)
     view = await _connection_with(store, ticket.id, other.id) if handled else None
     if view is None:

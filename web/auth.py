@@ -11,7 +11,7 @@ from web.keys import STORE_KEY
 from web.store import TicketRecord
 
 _BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="speedmeet admin"'}
-_MAX_SECRET_LENGTH = 256
+MAX_SECRET_LENGTH = 256
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ def _bearer(request: web.Request) -> str:
 
 async def require_admin(request: web.Request) -> Admin:
     token = _bearer(request)
-    if len(token) > _MAX_SECRET_LENGTH:
+    if len(token) > MAX_SECRET_LENGTH:
         raise Unauthorized("invalid admin token", headers=_BEARER_CHALLENGE)
     store = request.app[STORE_KEY]
     if await store.check_admin_token(token):
@@ -67,7 +67,7 @@ async def require_ticket(request: web.Request) -> TicketRecord:
     secret = ticket_secret(request)
     if secret is None:
         raise Unauthorized("missing ticket: add ?t=<secret> from your join link (or an X-Ticket header)")
-    if len(secret) > _MAX_SECRET_LENGTH:
+    if len(secret) > MAX_SECRET_LENGTH:
         raise Unauthorized("unknown ticket")
     ticket = await request.app[STORE_KEY].get_ticket_by_secret(secret)
     if ticket is None:

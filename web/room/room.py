@@ -1,0 +1,503 @@
+"""One live networking session: its matcher, its attendees' sockets, their media (through the media
+interface) and its history rows.
+
+The room owns a `Matcher` (built from the session's rules, history seeded from the store so cooldowns,
+blocks and connections survive a restart), a named tick task that advances it, and one `Attendee` per
+person who ever joined. Every matcher event becomes, in this order (see `Announcer` and `History`):
+
+1. media routes (the partners' outgoing tracks switch sources: no renegotiation),
+2. protocol messages to the attendees concerned (queued, never blocking),
+3. store rows (meetings, their ends, connections, blocks, reports), written in order.
+
+Commands and ticks run under one lock, so events are applied and persisted in the order they happened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from aio import cancel_and_wait, repeat
+from matcher import (
+    AttendeeState,
+    Blocked,
+    ConnectionState,
+    Event,
+    InvalidCommand,
+    Matcher,
+    MatcherError,
+    SessionRules,
+    UnknownAttendee,
+)
+from sfu import interface as mi
+from web.room import views
+from web.room.announcer import Announcer
+from web.room.attendee import Attendee
+from web.room.commands import named, run_command
+from web.room.errors import CommandRejected, JoinRefused
+from web.room.history import History
+from web.room.live import LiveCounts, live_counts
+from web.room.media import RoomMedia
+from web.room.settings import RoomSettings
+from web.room.socket import AttendeeSocket
+from web.store.records import SessionRecord, TicketRecord
+from web.store.store import Store
+from wire import protocol as p
+
+if TYPE_CHECKING:
+    from web.session_metrics import SessionMetrics
+
+logger = logging.getLogger(__name__)
+
+
+def rules_for(session: SessionRecord, settings: RoomSettings) -> SessionRules:
+    """The matcher rules of a stored session."""
+    return SessionRules(
+        meeting_seconds=float(session.meeting_seconds),
+        allow_rematch=session.allow_rematch,
+        rematch_cooldown_seconds=float(session.rematch_cooldown_seconds),
+        allowed_pairs=SessionRules.pairs_from(session.allowed_pairs),
+        max_extensions=session.max_extensions,
+        extend_window_seconds=settings.extend_window_seconds,
+        grace_seconds=settings.grace_seconds,
+        ends_at=session.ends_at.timestamp(),
+    )
+
+
+def peer_id(session_id: int, ticket_id: int) -> str:
+    """The media plane's name for an attendee's media in a session."""
+    return f"s{session_id}-t{ticket_id}"
+
+
+class SessionRoom:
+    """See module docstring. `start()` once; `stop()` cancels and awaits everything (safe twice)."""
+
+    def __init__(
+        self,
+        session: SessionRecord,
+        store: Store,
+        media: mi.MediaPlane,
+        *,
+        ice_servers: list[p.IceServer] | None = None,
+        settings: RoomSettings | None = None,
+        clock: Callable[[], float] = time.time,
+        metrics: SessionMetrics | None = None,
+    ) -> None:
+        self.session = session
+        self.store = store
+        self.settings = settings or RoomSettings()
+        self.ice_servers = list(ice_servers or [])
+        self.metrics = metrics
+        self._clock = clock
+        self.matcher = Matcher(rules_for(session, self.settings), clock)
+        self.attendees: dict[str, Attendee] = {}
+        self._by_peer: dict[str, Attendee] = {}
+        self.media = RoomMedia(media, f"room-{session.id}")
+        self._announcer = Announcer(self.attendees, self.matcher, self.media)
+        self.history = History(store, session.id, session.event_id)
+        self._lock = asyncio.Lock()
+        self._tick_task: asyncio.Task[None] | None = None
+        self._media_failed: set[str] = set()  # attendees whose peer connection failed, for the next tick
+        self._started = False
+        self._stopped = False
+
+    # --- lifecycle --------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Seed the matcher with the event's history and start ticking."""
+        if self._started:
+            return
+        self._started = True
+        event_id = self.session.event_id
+        meetings = await self.store.meetings_for_event(event_id)
+        blocks = await self.store.blocks_for_event(event_id)
+        connections = await self.store.connections_for_event(event_id)
+        self.matcher.seed_history(
+            [
+                (str(m.a_ticket_id), str(m.b_ticket_id), (m.ended_at or m.started_at).timestamp())
+                for m in meetings
+                if m.a_ticket_id != m.b_ticket_id
+            ],
+            [(str(by), str(blocked)) for by, blocked in blocks if by != blocked],
+            [
+                (str(c.a_ticket_id), str(c.b_ticket_id), str(c.requested_by), ConnectionState(c.state))
+                for c in connections
+            ],
+        )
+        self.media.start()
+        self._tick_task = asyncio.create_task(
+            repeat(
+                self.tick, self.settings.tick_seconds, log=logger, what=f"session {self.session.id}: tick"
+            ),
+            name=f"room-{self.session.id}-tick",
+        )
+        logger.info(
+            "room for session %d started (%d past meetings, %d blocks, %d connections)",
+            self.session.id,
+            len(meetings),
+            len(blocks),
+            len(connections),
+        )
+
+    async def update_session(self, session: SessionRecord) -> None:
+        """The organiser edited the session: its rules apply from the next pairing on (running meetings
+        keep theirs), and everyone connected gets a fresh welcome with the new times and length."""
+        if session.id != self.session.id:
+            raise ValueError(f"room of session {self.session.id} cannot take session {session.id}")
+        async with self._lock:
+            self.session = session
+            self.matcher.update_rules(rules_for(session, self.settings))
+            for attendee in list(self.attendees.values()):
+                if attendee.socket is not None and not attendee.socket.closed:
+                    attendee.send(await self._welcome(attendee))
+        logger.info("session %d: rules updated", session.id)
+
+    async def stop(self) -> None:
+        """Stop ticking, close every socket (telling clients why), write what is pending, free the media."""
+        if self._stopped:
+            return
+        self._stopped = True
+        await cancel_and_wait(self._tick_task)
+        self._tick_task = None
+        closing = []
+        for attendee in self.attendees.values():
+            sock, attendee.socket = attendee.socket, None
+            if sock is not None:
+                sock.send(p.Error(code="shutting_down", message="The server is restarting", fatal=True))
+                closing.append(sock.close(p.CloseCode.SHUTTING_DOWN, "server shutting down"))
+        await asyncio.gather(*closing, return_exceptions=True)
+        await self.history.drain()
+        for attendee in self.attendees.values():
+            self.media.post(mi.RemovePeer(peer=attendee.peer))
+        await self.media.stop()
+        logger.info("room for session %d stopped", self.session.id)
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopped
+
+    def finished(self) -> bool:
+        """Over and empty: the session has ended, no meeting runs and nobody is connected."""
+        summary = self.matcher.live_summary()
+        return (
+            summary.session_ended
+            and summary.meetings_running == 0
+            and not any(a.socket for a in self.attendees.values())
+        )
+
+    def in_meeting(self, attendee: str) -> bool:
+        if attendee not in self.attendees:
+            return False
+        return self.matcher.view(attendee).state is AttendeeState.meeting
+
+    # --- joining ----------------------------------------------------------------------------------
+
+    async def join(self, ws: web.WebSocketResponse, ticket: TicketRecord) -> tuple[Attendee, AttendeeSocket]:
+        """Attach a new socket for `ticket` (replacing an older one) and send the whole state. Nothing of
+        the join is left behind when it is refused or cancelled."""
+        if self._stopped:
+            raise JoinRefused("shutting_down", "The server is restarting", p.CloseCode.SHUTTING_DOWN)
+        sock = AttendeeSocket(
+            ws, f"s{self.session.id}-t{ticket.id}", outbox_size=self.settings.outbox_messages
+        )
+        replaced: AttendeeSocket | None = None
+        async with self._lock:
+            card = p.Me(
+                ticket_id=ticket.id,
+                name=ticket.name,
+                headline=ticket.headline,
+                company=ticket.company,
+                ticket_type=ticket.ticket_type,
+                is_admin=ticket.is_admin,
+            )
+            attendee = self.attendees.get(str(ticket.id))
+            if attendee is None:
+                attendee = Attendee(str(ticket.id), card, peer_id(self.session.id, ticket.id))
+                self.attendees[attendee.attendee] = attendee
+                self._by_peer[attendee.peer] = attendee
+                self.media.post(mi.AddPeer(peer=attendee.peer, label=f"ticket {ticket.id}"))
+            else:
+                attendee.card = card
+            replaced, attendee.socket = attendee.socket, None
+            if replaced is not None:
+                # The older page's media stops now; the new page's offer makes a new peer connection.
+                self.media.post(mi.ClosePeerConnection(peer=attendee.peer))
+            attendee.media_down = False
+            self._media_failed.discard(attendee.attendee)
+            try:
+                events = self.matcher.join(attendee.attendee, ticket.ticket_type)
+            except MatcherError as exc:
+                raise JoinRefused("internal", f"Could not join: {exc}", p.CloseCode.PROTOCOL_ERROR) from exc
+            try:
+                await self._apply(events)
+                welcome = await self._welcome(attendee)
+            except BaseException:
+                # Refused or cancelled half-way: the matcher must not keep a connected attendee nobody is.
+                await self._apply(self.matcher.disconnect(attendee.attendee))
+                raise
+            attendee.socket = sock
+            attendee.session_end_announced = False
+            sock.start()
+            sock.send(welcome)
+        if replaced is not None:
+            replaced.send(
+                p.Error(code="replaced", message="This ticket connected again from another page", fatal=True)
+            )
+            await replaced.close(p.CloseCode.REPLACED, "replaced by a newer connection")
+        return attendee, sock
+
+    async def socket_closed(self, attendee: Attendee, sock: AttendeeSocket) -> None:
+        """The socket ended (tab closed, network lost, replaced): grace period if it was the current one."""
+        async with self._lock:
+            if attendee.socket is sock:
+                attendee.socket = None
+                self.media.post(mi.ClosePeerConnection(peer=attendee.peer))
+                try:
+                    await self._apply(self.matcher.disconnect(attendee.attendee))
+                except MatcherError:
+                    logger.exception("disconnect of %s failed", attendee.attendee)
+        await sock.close()
+
+    # --- client messages --------------------------------------------------------------------------
+
+    async def handle(self, attendee: Attendee, sock: AttendeeSocket, raw: str | bytes) -> None:
+        """Handle one client message; every failure becomes an `error` message, never an exception."""
+        try:
+            message = p.parse_client(raw)
+        except p.ProtocolError as exc:
+            sock.bad_messages += 1
+            if sock.bad_messages > self.settings.max_bad_messages:
+                sock.send(p.Error(code="bad_message", message="Too many malformed messages", fatal=True))
+                await sock.close(p.CloseCode.PROTOCOL_ERROR, "too many malformed messages")
+                return
+            sock.send_error("bad_message", f"Malformed message: {exc}")
+            return
+        sock.bad_messages = 0
+        try:
+            await self._dispatch(attendee, sock, message)
+        except CommandRejected as exc:
+            sock.send_error(exc.code, exc.message, message.id)
+        except UnknownAttendee as exc:
+            sock.send_error("unknown_attendee", str(exc), message.id)
+        except InvalidCommand as exc:
+            sock.send_error("invalid_command", str(exc), message.id)
+        except Exception:
+            logger.exception(
+                "session %d: handling %s from %s failed", self.session.id, message.type, sock.name
+            )
+            sock.send_error("internal", "The server could not handle this message", message.id)
+
+    async def _dispatch(self, attendee: Attendee, sock: AttendeeSocket, msg: p.ClientMessage) -> None:
+        match msg:
+            case p.Hello():
+                if msg.protocol != p.PROTOCOL_VERSION:
+                    sock.send(
+                        p.Error(
+                            code="unsupported_version",
+                            message=f"This server speaks protocol {p.PROTOCOL_VERSION}, not {msg.protocol}",
+                            ref=msg.id,
+                            fatal=True,
+                        )
+                    )
+                    await sock.close(p.CloseCode.PROTOCOL_ERROR, "unsupported protocol version")
+                    return
+                async with self._lock:
+                    sock.send(await self._welcome(attendee))
+            case p.Offer():
+                await self._answer(attendee, sock, msg)
+            case p.Answer():
+                raise CommandRejected("invalid_command", "The server sent no offer to answer")
+            case p.Ice():
+                if attendee.socket is sock:
+                    reply = await self.media.call(
+                        mi.AddIceCandidate(peer=attendee.peer, candidate=msg.candidate)
+                    )
+                    if isinstance(reply, mi.Refused):
+                        raise CommandRejected("sdp_failed", reply.message)
+            case p.Ping():
+                sock.send(p.Pong(id=msg.id, server_time=self._clock()))
+            case p.SetBackground() | p.Preview():
+                await self._set_background(attendee, sock, msg)
+            case _:
+                async with self._lock:
+                    await self._command(attendee, msg)
+
+    async def _answer(self, attendee: Attendee, sock: AttendeeSocket, msg: p.Offer) -> None:
+        # Negotiation (ICE gathering) takes a while: outside the lock.
+        if attendee.socket is not sock:
+            return
+        reply = await self.media.call(mi.AnswerOffer(peer=attendee.peer, sdp=msg.sdp))
+        if isinstance(reply, mi.Refused):
+            raise CommandRejected("sdp_failed", reply.message)
+        if not isinstance(reply, mi.Answered):
+            raise CommandRejected("internal", "The media server gave no answer")
+        sock.send(p.ServerAnswer(sdp=reply.sdp))
+        async with self._lock:
+            if attendee.socket is not sock:
+                return
+            self._media_failed.discard(attendee.attendee)  # a failure reported before is of the old one
+            if attendee.media_down:
+                attendee.media_down = False
+                await self._apply(self.matcher.reconnect(attendee.attendee))
+
+    async def _command(self, attendee: Attendee, msg: p.ClientMessage) -> None:
+        """Matcher commands (under the lock)."""
+        if isinstance(msg, p.Block):
+            other = named(self.matcher, attendee.attendee, msg.ticket_id)
+            events = self.matcher.block(attendee.attendee, other)
+            if not any(isinstance(e, Blocked) for e in events):
+                attendee.send(p.Blocked(ticket_id=int(other)))  # already blocked: confirm again
+        else:
+            events = run_command(self.matcher, attendee.attendee, msg)
+        await self._apply(events)
+
+    async def request_connection(self, attendee: str, other: str) -> bool:
+        """A connection request made away from the socket (the HTTP API), handled as the socket's
+        `connect_request` is: the matcher decides (asking back accepts), both attendees get
+        `connection`, and the row is written before this returns. False when this room cannot take
+        it (the attendee never joined it, or its matcher refuses): the store's rules then answer."""
+        async with self._lock:
+            found = self.attendees.get(attendee)
+            if self._stopped or found is None:
+                return False
+            try:
+                await self._command(found, p.ConnectRequest(ticket_id=int(other)))
+            except (MatcherError, CommandRejected) as exc:
+                logger.debug(
+                    "session %d: connection %s -> %s left to the store: %s",
+                    self.session.id,
+                    attendee,
+                    other,
+                    exc,
+                )
+                return False
+            return True
+
+    async def _set_background(
+        self, attendee: Attendee, sock: AttendeeSocket, msg: p.SetBackground | p.Preview
+    ) -> None:
+        if isinstance(msg, p.SetBackground):
+            image = await self._background_image(attendee, msg.background)
+            command = mi.SetBackground(peer=attendee.peer, background=msg.background, image=image)
+            reply = await self.media.call(command)
+            if isinstance(reply, mi.Refused):
+                if reply.code == "effects_off":
+                    raise CommandRejected("invalid_command", "Virtual backgrounds are off on this server")
+                raise CommandRejected("invalid_command", f"Background not available: {reply.message}")
+            attendee.background = msg.background
+            if msg.preview is not None:
+                attendee.preview = msg.preview
+        else:
+            attendee.preview = msg.on
+        self.media.post(attendee.route())
+        sock.send(p.BackgroundSet(background=attendee.background, preview=attendee.preview))
+
+    async def _background_image(self, attendee: Attendee, background: p.Background) -> str | None:
+        """The stored file of an image background this attendee may use (the event's backgrounds and
+        their own uploads); None for other kinds."""
+        if not isinstance(background, p.ImageBackground):
+            return None
+        asset = await self.store.get_asset(background.asset_id)
+        usable = (
+            asset is not None
+            and asset.event_id == self.session.event_id
+            and asset.purpose == "background"
+            and asset.kind == "image"
+            and asset.ticket_id in (None, attendee.ticket_id)
+        )
+        if asset is None or not usable:
+            raise CommandRejected(
+                "invalid_command",
+                f"Background not available: no background image {background.asset_id} for you",
+            )
+        return asset.filename
+
+    # --- media events and ticking -----------------------------------------------------------------
+
+    def media_event(self, event: mi.MediaEvent) -> None:
+        """An event about one of this room's peers (called on the loop; handled at the next tick)."""
+        if isinstance(event, mi.PeerStateChanged) and event.state in ("failed", "closed"):
+            attendee = self._by_peer.get(event.peer)
+            if attendee is not None:
+                self._media_failed.add(attendee.attendee)
+
+    async def tick(self) -> None:
+        """Advance the matcher (deadlines, grace periods, pairing), notice failed media, announce the end."""
+        async with self._lock:
+            events: list[Event] = []
+            failed, self._media_failed = self._media_failed, set()
+            for name in failed:
+                attendee = self.attendees.get(name)
+                if attendee is not None and attendee.socket is not None and not attendee.media_down:
+                    attendee.media_down = True
+                    events += self.matcher.disconnect(name)
+            events += self.matcher.tick()
+            await self._apply(events)
+            if self.matcher.session_ended():
+                for attendee in self.attendees.values():
+                    if attendee.socket is None or attendee.session_end_announced:
+                        continue
+                    if self.matcher.view(attendee.attendee).state is AttendeeState.meeting:
+                        continue  # a meeting running at the end runs to its own end
+                    attendee.session_end_announced = True
+                    attendee.send(p.SessionEnded(matches=await self._matches(attendee)))
+
+    async def _apply(self, events: list[Event]) -> None:
+        """Route media and send messages for `events` at once, then persist them in order."""
+        for event in events:
+            try:
+                self._announcer.announce(event)
+            except Exception:
+                logger.exception("session %d: applying %s failed", self.session.id, event.kind)
+            if self.metrics is not None:
+                self.metrics.observe_event(event)
+        job = self.history.record(events)
+        if job is not None:
+            # Shielded: if the command that caused the rows is cancelled, they are still written.
+            await asyncio.shield(job)
+
+    # --- views ------------------------------------------------------------------------------------
+
+    async def _matches(self, attendee: Attendee) -> list[p.MatchItem]:
+        """Everyone the attendee met in this session, from the store (so a restart loses nothing)."""
+        rows = await self.store.matches_for_ticket(attendee.ticket_id, self.session.id)
+        now = time.time()
+        return [views.match_from_row(row, now) for row in rows]
+
+    async def _welcome(self, attendee: Attendee) -> p.Welcome:
+        view = self.matcher.view(attendee.attendee)
+        now = self._clock()
+        return p.Welcome(
+            server_time=now,
+            me=attendee.card,
+            session=views.session_info(self.session, now),
+            ice_servers=list(self.ice_servers),
+            state=view.state.value,
+            meeting=views.meeting_info(view, self._announcer.card),
+            waiting=views.waiting_info(view.waiting) if view.waiting is not None else None,
+            connections=views.connections(view),
+            matches=await self._matches(attendee),
+            background=attendee.background,
+            preview=attendee.preview,
+            session_over=view.session_ended,
+        )
+
+    async def live(self) -> LiveCounts:
+        """Live counts for the organiser's live view."""
+        attendees = list(self.attendees.values())
+        reply = await self.media.call(mi.GetStats(peers=[a.peer for a in attendees]))
+        stats = reply if isinstance(reply, mi.Stats) else mi.Stats()
+        return live_counts(
+            self.session.id,
+            self.matcher.live_summary(),
+            self.matcher,
+            attendees,
+            stats,
+            store_errors=self.history.errors,
+            now=self._clock(),
+        )

@@ -1,0 +1,19 @@
+"""Tunables of the session rooms (defaults suit production; tests shorten some)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RoomSettings:
+    tick_seconds: float = 0.25  # how often each room advances its matcher (deadlines, pairing)
+    grace_seconds: float = 10.0  # a dropped attendee may come back within this and keep the meeting
+    extend_window_seconds: float = 30.0  # "Extend" is offered when at most this remains
+    heartbeat_seconds: float = 2.0  # WebSocket ping interval: a silent network is noticed within ~3 s
+    outbox_messages: int = 512  # queued messages per socket before a non-reading client is dropped
+    max_bad_messages: int = 20  # malformed messages in a row before the socket is closed
+    # Wall clock of the rooms (meeting deadlines are absolute epoch seconds); tests shift it to jump ahead.
+    clock: Callable[[], float] = time.time
