@@ -13,7 +13,7 @@ from web import uploads
 from web.auth import Admin, require_admin
 from web.errors import Conflict, NotFound, Unprocessable
 from web.json_io import no_content, path_id, read_json, respond
-from web.keys import CONFIG_KEY, ROOMS_KEY, MEDIA_FILES_KEY, STORE_KEY
+from web.keys import CONFIG_KEY, MEDIA_FILES_KEY, ROOMS_KEY, STORE_KEY
 from web.route import Route
 from web.store import (
     AssetInput,

@@ -12,7 +12,7 @@ from web.admin_api import store_upload
 from web.auth import check_ticket_event, require_ticket
 from web.errors import Conflict, NotFound
 from web.json_io import no_content, path_id, respond
-from web.keys import CONFIG_KEY, ROOMS_KEY, MEDIA_FILES_KEY, STORE_KEY
+from web.keys import CONFIG_KEY, MEDIA_FILES_KEY, ROOMS_KEY, STORE_KEY
 from web.route import Route
 from web.store import ConnectionView, SessionRecord, Store, TicketRecord
 from web.views import asset_out, connection_out, match_out, me_out, media_out
