@@ -46,6 +46,9 @@ from matcher.waiting import (
 
 logger = logging.getLogger(__name__)
 
+# Reports one attendee may make in one session (each about a different person they met).
+MAX_REPORTS = 20
+
 
 @dataclass(slots=True, eq=False)
 class _Attendee:
@@ -112,6 +115,8 @@ class Matcher:
         self._blocked_with: dict[str, set[str]] = {}  # both directions
         # attendee -> other -> their connection (the same object under both attendees)
         self._connections: dict[str, dict[str, _Connection]] = {}
+        self._reported: set[tuple[str, str]] = set()  # (by, reported) pairs reported in this session
+        self._reports_by: dict[str, int] = {}
         self._due: list[tuple[float, int, str]] = []  # (when, seq, meeting id); stale entries are skipped
         self._seq = itertools.count()
         self._meeting_numbers = itertools.count(1)
@@ -255,9 +260,11 @@ class Matcher:
         return self._accept_connection(connection, other, attendee)
 
     def block(self, attendee: str, other: str) -> list[Event]:
-        """Block `other`: a meeting between them ends (reason blocked) and they are never paired again."""
+        """Block `other`, someone the attendee has met: a meeting between them ends (reason blocked),
+        they are never paired again, and a connection between them is withdrawn (neither sees the other's
+        contact details any more)."""
         att = self._get(attendee)
-        self._check_other(attendee, other)
+        self._check_met(attendee, other)
         if (attendee, other) in self._blocks:
             return []
         now = self._clock()
@@ -268,6 +275,8 @@ class Matcher:
         self._blocks.add((attendee, other))
         self._blocked_with.setdefault(attendee, set()).add(other)
         self._blocked_with.setdefault(other, set()).add(attendee)
+        if self._connections.get(attendee, {}).pop(other, None) is not None:
+            self._connections.get(other, {}).pop(attendee, None)
         self._dirty = True
         events.append(Blocked(attendee, other, now))
         if meeting is not None and meeting.running and meeting.partner_of(attendee) == other:
@@ -276,12 +285,21 @@ class Matcher:
         return events
 
     def report(self, attendee: str, other: str, reason: str) -> list[Event]:
-        """Report `other` to the organiser; changes nothing else (block to end a meeting)."""
+        """Report `other`, someone the attendee has met, to the organiser; changes nothing else (block to
+        end a meeting). One report per pair counts (again: nothing happens), and an attendee makes at
+        most `MAX_REPORTS` of them."""
         self._get(attendee)
-        self._check_other(attendee, other)
+        self._check_met(attendee, other)
         text = reason.strip() if isinstance(reason, str) else ""
         if not text:
             raise InvalidCommand("a report needs a reason")
+        if (attendee, other) in self._reported:
+            return []
+        made = self._reports_by.get(attendee, 0)
+        if made >= MAX_REPORTS:
+            raise InvalidCommand(f"at most {MAX_REPORTS} reports per session: tell the organiser directly")
+        self._reported.add((attendee, other))
+        self._reports_by[attendee] = made + 1
         self._reports += 1
         return [Reported(attendee, other, text, self._clock())]
 
@@ -511,13 +529,23 @@ class Matcher:
         if not self._is_known(other):
             raise UnknownAttendee(other)
 
-    def _check_may_connect(self, attendee: str, other: str) -> None:
-        self._check_other(attendee, other)
+    def _has_met(self, attendee: str, other: str) -> bool:
         meeting = self._attendees[attendee].meeting
-        met = other in self._last_met.get(attendee, ()) or (
+        return other in self._last_met.get(attendee, ()) or (
             meeting is not None and meeting.partner_of(attendee) == other
         )
-        if not met:
+
+    def _check_met(self, attendee: str, other: str) -> None:
+        """Blocks and reports are only about people one has met: anyone else gets the same answer, known
+        or not (so a command cannot tell whether a ticket is in the session)."""
+        if other == attendee:
+            raise InvalidCommand("cannot do that to oneself")
+        if not self._has_met(attendee, other):
+            raise InvalidCommand("only someone you have met can be blocked or reported")
+
+    def _check_may_connect(self, attendee: str, other: str) -> None:
+        self._check_other(attendee, other)
+        if not self._has_met(attendee, other):
             raise InvalidCommand("connections are only between people who have met")
         if other in self._blocked_with.get(attendee, ()):
             raise InvalidCommand("cannot connect: one of you blocked the other")

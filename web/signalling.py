@@ -31,7 +31,7 @@ WS_PATH = "/api/sessions/{session_id}/ws"
 async def ws_handler(request: web.Request) -> web.StreamResponse:
     registry = request.app[ROOMS_KEY]
     ws = web.WebSocketResponse(
-        heartbeat=registry.settings.heartbeat_seconds, max_msg_size=p.MAX_MESSAGE_BYTES, autoping=True
+        heartbeat=registry.settings.heartbeat_seconds, max_msg_size=p.MAX_FRAME_BYTES, autoping=True
     )
     if not ws.can_prepare(request).ok:
         return web.json_response(

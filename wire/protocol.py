@@ -11,6 +11,7 @@ client may state the version it speaks in ``hello.protocol``. See ``docs/protoco
 
 from __future__ import annotations
 
+import json
 from enum import IntEnum
 from typing import Annotated, Literal
 
@@ -20,6 +21,9 @@ PROTOCOL_VERSION = 1
 
 # Upper bounds keep a hostile client from making the server parse or store huge values.
 MAX_MESSAGE_BYTES = 256 * 1024
+# A frame up to this size is read and refused with an `error` (the socket stays); a larger one makes the
+# server close the socket with 1009 (message too big) without reading it.
+MAX_FRAME_BYTES = 4 * MAX_MESSAGE_BYTES
 MAX_SDP_CHARS = 128 * 1024
 MAX_REASON_CHARS = 2000
 
@@ -33,6 +37,7 @@ class CloseCode(IntEnum):
     SESSION_NOT_LIVE = 4009  # not started yet, or over (and no meeting of yours still running)
     REPLACED = 4010  # the same ticket opened another connection to this session
     PROTOCOL_ERROR = 4400  # too many malformed messages, or an unsupported protocol version
+    RATE_LIMITED = 4429  # the socket sent messages faster than its budget allows
     SHUTTING_DOWN = 4503  # server stopping; reconnect later
 
 
@@ -49,6 +54,7 @@ ErrorCode = Literal[
     "not_in_meeting",
     "sdp_failed",  # the offer/answer/candidate could not be applied
     "shutting_down",
+    "rate_limited",  # too many messages too fast: the socket is closed (4429)
     "internal",
 ]
 
@@ -473,7 +479,12 @@ _server_adapter: TypeAdapter[ServerMessage] = TypeAdapter(ServerMessage)
 
 
 class ProtocolError(ValueError):
-    """A message that does not follow the protocol; ``str()`` is a human-readable reason."""
+    """A message that does not follow the protocol; ``str()`` is a human-readable reason, ``ref`` the
+    message's ``id`` when it could be read."""
+
+    def __init__(self, reason: str, ref: str | None = None) -> None:
+        super().__init__(reason)
+        self.ref = ref
 
 
 def _describe(exc: ValidationError) -> str:
@@ -485,13 +496,24 @@ def _describe(exc: ValidationError) -> str:
 
 
 def parse_client(raw: str | bytes) -> ClientMessage:
-    """Parse one client message; raises :class:`ProtocolError` with a readable reason."""
+    """Parse one client message; raises :class:`ProtocolError` with a readable reason (and the message's
+    `id` as `ref`, when it has a usable one)."""
     if len(raw) > MAX_MESSAGE_BYTES:
         raise ProtocolError(f"message too large ({len(raw)} bytes, limit {MAX_MESSAGE_BYTES})")
     try:
         return _client_adapter.validate_json(raw)
     except ValidationError as exc:
-        raise ProtocolError(_describe(exc)) from None
+        raise ProtocolError(_describe(exc), ref=_message_id(raw)) from None
+
+
+def _message_id(raw: str | bytes) -> str | None:
+    """The `id` of a message that failed validation, if it is a valid one (a string of at most 64)."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    value = data.get("id") if isinstance(data, dict) else None
+    return value if isinstance(value, str) and 0 < len(value) <= 64 else None
 
 
 def parse_server(raw: str | bytes) -> ServerMessage:

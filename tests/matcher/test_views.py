@@ -160,7 +160,7 @@ def test_live_summary_counts(make_matcher: Any, clock: Any) -> None:
     m.connect_request("c", "d")
     m.leave("c")
     m.report("a", "b", "late")
-    m.block("e", "f")
+    m.block("d", "c")  # they met; it withdraws their connection request
     summary = m.live_summary()
     assert summary == LiveSummary(
         attendees=6,
@@ -172,7 +172,7 @@ def test_live_summary_counts(make_matcher: Any, clock: Any) -> None:
         meetings_started=2,
         meetings_ended=1,
         extensions=1,
-        connections_requested=1,
+        connections_requested=1,  # requests made, withdrawn or not
         connections_accepted=0,
         blocks=1,
         reports=1,

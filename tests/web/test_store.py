@@ -99,6 +99,18 @@ async def test_times_in_other_zones_come_back_as_utc(store: Store) -> None:
     assert created.starts_at.tzinfo == UTC
 
 
+async def test_a_block_withdraws_the_pairs_connection(store: Store) -> None:
+    event_id, ids, _ = await _event(store)
+    ada, bob, cy = ids["Ada"], ids["Bob"], ids["Cy"]
+    await store.set_connection(ada, bob, ada, "accepted", T0)
+    await store.set_connection(cy, bob, cy, "requested", T0)
+    await store.record_block(event_id, bob, ada, T0 + timedelta(seconds=5))
+    assert [(c.a_ticket_id, c.b_ticket_id) for c in await store.connections_for_event(event_id)] == [
+        (min(cy, bob), max(cy, bob))
+    ]
+    assert await store.blocks_for_event(event_id) == [(bob, ada)]
+
+
 async def test_meetings_connections_blocks_reports_round_trip(store: Store) -> None:
     event_id, ids, session_id = await _event(store)
     ada, bob, cy = ids["Ada"], ids["Bob"], ids["Cy"]

@@ -38,6 +38,7 @@ from sfu import interface as mi
 from web.room import views
 from web.room.announcer import Announcer
 from web.room.attendee import Attendee
+from web.room.budget import TokenBucket
 from web.room.commands import named, run_command
 from web.room.errors import CommandRejected, JoinRefused
 from web.room.history import History
@@ -203,7 +204,10 @@ class SessionRoom:
         if self._stopped:
             raise JoinRefused("shutting_down", "The server is restarting", p.CloseCode.SHUTTING_DOWN)
         sock = AttendeeSocket(
-            ws, f"s{self.session.id}-t{ticket.id}", outbox_size=self.settings.outbox_messages
+            ws,
+            f"s{self.session.id}-t{ticket.id}",
+            outbox_size=self.settings.outbox_messages,
+            budget=TokenBucket(self.settings.message_rate, self.settings.message_burst, time.monotonic),
         )
         replaced: AttendeeSocket | None = None
         async with self._lock:
@@ -267,15 +271,24 @@ class SessionRoom:
 
     async def handle(self, attendee: Attendee, sock: AttendeeSocket, raw: str | bytes) -> None:
         """Handle one client message; every failure becomes an `error` message, never an exception."""
+        if not sock.budget.take():
+            logger.info("%s: message budget spent; closing the socket", sock.name)
+            sock.send(p.Error(code="rate_limited", message="Too many messages: slow down", fatal=True))
+            await sock.close(p.CloseCode.RATE_LIMITED, "too many messages")
+            return
         try:
             message = p.parse_client(raw)
         except p.ProtocolError as exc:
             sock.bad_messages += 1
             if sock.bad_messages > self.settings.max_bad_messages:
-                sock.send(p.Error(code="bad_message", message="Too many malformed messages", fatal=True))
+                sock.send(
+                    p.Error(
+                        code="bad_message", message="Too many malformed messages", ref=exc.ref, fatal=True
+                    )
+                )
                 await sock.close(p.CloseCode.PROTOCOL_ERROR, "too many malformed messages")
                 return
-            sock.send_error("bad_message", f"Malformed message: {exc}")
+            sock.send_error("bad_message", f"Malformed message: {exc}", exc.ref)
             return
         sock.bad_messages = 0
         try:

@@ -15,5 +15,9 @@ class RoomSettings:
     heartbeat_seconds: float = 2.0  # WebSocket ping interval: a silent network is noticed within ~3 s
     outbox_messages: int = 512  # queued messages per socket before a non-reading client is dropped
     max_bad_messages: int = 20  # malformed messages in a row before the socket is closed
+    # Each socket's message budget: `message_rate` a second on average, bursts of `message_burst` (a page
+    # sends a few a second at most: trickled ICE candidates come in a burst at the start).
+    message_rate: float = 20.0
+    message_burst: float = 100.0
     # Wall clock of the rooms (meeting deadlines are absolute epoch seconds); tests shift it to jump ahead.
     clock: Callable[[], float] = time.time

@@ -9,11 +9,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 
 from aiohttp import web
 from pydantic import BaseModel
 
 from aio import cancel_and_wait
+from web.room.budget import TokenBucket
 from wire import protocol as p
 
 logger = logging.getLogger(__name__)
@@ -24,9 +26,18 @@ _CLOSE_SENTINEL = object()
 class AttendeeSocket:
     """A WebSocket with an outbox. `start()` starts its sender; `close()` is safe to call twice."""
 
-    def __init__(self, ws: web.WebSocketResponse, name: str, *, outbox_size: int = 512) -> None:
+    def __init__(
+        self,
+        ws: web.WebSocketResponse,
+        name: str,
+        *,
+        outbox_size: int = 512,
+        budget: TokenBucket | None = None,
+    ) -> None:
         self.ws = ws
         self.name = name
+        # What the client may send: a generous default, tightened by the room's settings.
+        self.budget = budget or TokenBucket(rate=50, burst=200, clock=time.monotonic)
         self._outbox: asyncio.Queue[str | object] = asyncio.Queue(maxsize=outbox_size)
         self._sender: asyncio.Task[None] | None = None
         self.closed = False

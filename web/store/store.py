@@ -951,6 +951,12 @@ class Store:
                         created_at=at,
                     )
                 )
+            # A block withdraws the pair's connection, in the same transaction: neither sees the other's
+            # contact details any more.
+            a, b = _pair(by_ticket_id, blocked_ticket_id)
+            await s.execute(
+                delete(m.Connection).where(m.Connection.a_ticket_id == a, m.Connection.b_ticket_id == b)
+            )
 
     async def record_report(
         self, session_id: int, by_ticket_id: int, reported_ticket_id: int, reason: str, at: datetime

@@ -221,3 +221,52 @@ async def test_live_counts_combine_the_matcher_and_the_media(setup: RoomSetup) -
     assert {meeting.a.name, meeting.b.name} == {"Person 0", "Person 1"}
     assert live.as_dict()["meetings"][0]["ends_at"] == meeting.ends_at
     await room.stop()
+
+
+async def test_a_malformed_message_is_answered_with_its_id_and_the_socket_stays(setup: RoomSetup) -> None:
+    room = setup.room()
+    await room.start()
+    ws, a, sock = await joined(setup, room, 0)
+    await room.handle(a, sock, '{"type": "no_such_type", "id": "m-1"}')
+    await room.handle(a, sock, '{"type": "ready", "id": "m-2", "extra": 1}')
+    await room.handle(a, sock, '{"type": "ready", "id": "' + "x" * (p.MAX_MESSAGE_BYTES) + '"}')
+    await until(lambda: len(ws.of_type("error")) == 3)
+    errors = ws.of_type("error")
+    assert [(e["code"], e["ref"], e["fatal"]) for e in errors] == [
+        ("bad_message", "m-1", False),
+        ("bad_message", "m-2", False),
+        ("bad_message", None, False),
+    ]
+    assert "too large" in errors[2]["message"]
+    assert not ws.closed
+    await room.stop()
+
+
+async def test_a_socket_that_spends_its_budget_is_closed(setup: RoomSetup) -> None:
+    room = setup.room(message_rate=1.0, message_burst=5.0)
+    await room.start()
+    ws, a, sock = await joined(setup, room, 0)
+    for i in range(6):
+        await room.handle(a, sock, p.dump(p.Ping(id=f"p{i}")))
+    await until(lambda: ws.closed)
+    assert len(ws.of_type("pong")) == 5
+    assert ws.of_type("error")[-1]["code"] == "rate_limited" and ws.of_type("error")[-1]["fatal"]
+    assert ws.close_code == p.CloseCode.RATE_LIMITED
+    await room.stop()
+
+
+async def test_blocking_or_reporting_a_stranger_says_the_same_whoever_it_is(setup: RoomSetup) -> None:
+    room = setup.room()
+    await room.start()
+    ws, a, sock = await joined(setup, room, 0)
+    await joined(setup, room, 1)
+    stranger_here, nobody = setup.tickets[1].id, 424242
+    for ticket_id in (stranger_here, nobody):
+        await room.handle(a, sock, p.dump(p.Report(ticket_id=ticket_id, reason="spam")))
+        await room.handle(a, sock, p.dump(p.Block(ticket_id=ticket_id)))
+    await until(lambda: len(ws.of_type("error")) == 4)
+    assert {(e["code"], e["message"]) for e in ws.of_type("error")} == {
+        ("invalid_command", "only someone you have met can be blocked or reported")
+    }
+    assert room.matcher.live_summary().reports == 0
+    await room.stop()
