@@ -1,4 +1,4 @@
-"""Capacity of one server on this machine, measured with the load tester (`speedmeet loadtest`).
+"""Capacity of one server on this machine, measured with the load tester (`speedmeet-loadtest`).
 
 For blur on every attendee (processing every frame, then with `--effect-fps 20`), then for no effects:
 run 2, 4, 6, ... attendees (all in meetings, meetings longer than the run) for a short while each, and
@@ -36,11 +36,11 @@ import av
 from aiortc import RTCConfiguration, RTCPeerConnection
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from sfu.loadtest.media import LoadMedia, VideoMode
-from sfu.loadtest.profile import Profile
-from sfu.loadtest.runner import BITRATE_SETTLE_SECONDS, LoadTest, LoadTestConfig
-from sfu.loadtest.stamp import read_stamp
-from sfu.synthetic_peer import receive_as_a_browser
+from loadtest.media import LoadMedia, VideoMode
+from loadtest.profile import Profile
+from loadtest.receive import receive_as_a_browser
+from loadtest.runner import BITRATE_SETTLE_SECONDS, LoadTest, LoadTestConfig
+from loadtest.stamp import read_stamp
 
 MIN_FPS = 15.0
 MAX_P95_MS = 150.0

@@ -30,7 +30,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sfu.synthetic_peer import SyntheticPeer
+from loadtest.synthetic_peer import SyntheticPeer
 from web.store import EventInput, SessionInput, Store, TicketInput, default_database_url
 
 TRIALS = int(os.environ.get("BENCH_SFU_TRIALS", "10"))

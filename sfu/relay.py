@@ -29,8 +29,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import fractions
-import logging
-import queue
 import time
 from collections.abc import Callable
 from typing import Any
@@ -38,7 +36,7 @@ from typing import Any
 import av
 from aiortc import RTCRtpReceiver
 
-logger = logging.getLogger(__name__)
+from rtc.tap import TappedQueue, tap_receiver
 
 VIDEO_TIME_BASE = fractions.Fraction(1, 90_000)
 # Encoded frames a slow receiver may fall behind before its backlog is dropped (a second at 30 fps).
@@ -61,48 +59,6 @@ def _standalone(data: bytes) -> bool:
 
 
 _KEYFRAME_TESTS: dict[str, Callable[[bytes], bool]] = {"vp8": is_vp8_keyframe, "opus": _standalone}
-
-
-class TappedQueue(queue.Queue[Any]):
-    """aiortc's decoder queue, with a look at every complete encoded frame on its way in; `tap` says
-    whether the frame goes on to the decoder.
-
-    `put()` runs on the event-loop thread (aiortc's receiver calls it from `_handle_rtp_packet`), so the
-    tap may touch asyncio objects; the decoder thread only ever calls `get()`.
-    """
-
-    def __init__(self, tap: Callable[[Any, Any], bool]) -> None:
-        super().__init__()
-        self._tap = tap
-
-    def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
-        if item is not None:
-            codec, encoded_frame = item
-            try:
-                decode = self._tap(codec, encoded_frame)
-            except Exception:
-                logger.exception("relay tap failed; the frame still goes to the decoder")
-                decode = True
-            if not decode:
-                return
-        super().put(item, block, timeout)
-
-    def drop_backlog(self) -> int:
-        """Throw away the frames still waiting for the decoder; returns how many."""
-        with self.mutex:
-            dropped = len(self.queue)
-            self.queue.clear()
-        return dropped
-
-
-def tap_receiver(receiver: RTCRtpReceiver, tapped: TappedQueue) -> None:
-    """Make `tapped` the decoder queue of `receiver`, which must not be receiving yet (aiortc starts its
-    decoder thread with the queue it finds when the peer connection starts receiving)."""
-    attribute = "_RTCRtpReceiver__decoder_queue"
-    current = getattr(receiver, attribute, None)
-    if not isinstance(current, queue.Queue) or getattr(receiver, "_RTCRtpReceiver__decoder_thread", None):
-        raise RuntimeError("cannot tap this aiortc receiver: unknown layout or already receiving")
-    setattr(receiver, attribute, tapped)
 
 
 class RelaySubscription:

@@ -1,12 +1,10 @@
-"""The `speedmeet` command: `serve`, `admin-token`, and subcommands other packages register."""
+"""The `speedmeet` command: `serve` and `admin-token` (the load tester is `speedmeet-loadtest`)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
-import importlib
-import importlib.util
 import logging
 import os
 import signal
@@ -24,10 +22,6 @@ from web.store import Store
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[argparse.Namespace], int]
-
-# Modules that may add a subcommand: each has `add_parser(subparsers)`, which registers a parser and sets
-# `handler=<function(args) -> int>` on it with `set_defaults`. Listed modules that are not there are skipped.
-OPTIONAL_SUBCOMMANDS = ("sfu.loadtest",)
 
 
 def _env(name: str, env: Mapping[str, str]) -> str | None:
@@ -108,19 +102,6 @@ def _add_admin_token(
     p.set_defaults(handler=_admin_token_command)
 
 
-def _add_optional_subcommands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    for name in OPTIONAL_SUBCOMMANDS:
-        try:
-            found = importlib.util.find_spec(name) is not None
-        except ModuleNotFoundError:
-            found = False
-        if not found:
-            continue
-        add_parser = getattr(importlib.import_module(name), "add_parser", None)
-        if add_parser is not None:
-            add_parser(sub)
-
-
 def build_parser(env: Mapping[str, str] | None = None) -> argparse.ArgumentParser:
     env = os.environ if env is None else env
     parser = argparse.ArgumentParser(
@@ -132,7 +113,6 @@ def build_parser(env: Mapping[str, str] | None = None) -> argparse.ArgumentParse
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_serve(sub, env)
     _add_admin_token(sub, env)
-    _add_optional_subcommands(sub)
     return parser
 
 

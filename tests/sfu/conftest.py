@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sfu_server import COLOURS, TONES, PeerFactory, Server, ShiftedClock, seed, start_server
 
-from sfu.synthetic_peer import SyntheticPeer
+from loadtest.synthetic_peer import SyntheticPeer
 
 
 @pytest.fixture

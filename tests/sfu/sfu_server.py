@@ -13,9 +13,9 @@ from pathlib import Path
 
 from aiohttp import web
 
+from loadtest.synthetic_peer import SyntheticPeer
 from sfu.keys import ROOMS_KEY, SETTINGS_KEY
 from sfu.registry import RoomRegistry
-from sfu.synthetic_peer import SyntheticPeer
 from web.app import create_app
 from web.config import Config
 from web.keys import STORE_KEY

@@ -11,7 +11,7 @@ import pytest
 from sfu_server import COLOURS, TONES, PeerFactory, Server
 from sfu_testing import eventually
 
-from sfu.synthetic_peer import PeerError, SyntheticPeer
+from loadtest.synthetic_peer import PeerError, SyntheticPeer
 from wire import protocol as p
 
 SLATE_SIZE = (640, 360)

@@ -10,7 +10,7 @@ from typing import Any
 import aiohttp
 from sfu_server import COLOURS, PeerFactory, Server, ShiftedClock, seed, start_server
 
-from sfu.synthetic_peer import SyntheticPeer
+from loadtest.synthetic_peer import SyntheticPeer
 from wire import protocol as p
 
 

@@ -14,10 +14,10 @@ from aiortc.codecs.vpx import Vp8Encoder, vp8_depayload
 from sfu_server import COLOURS, TONES, PeerFactory, Server
 from sfu_testing import wait_until
 
+from loadtest.synthetic_peer import SyntheticPeer
 from sfu.participant import Participant
 from sfu.relay import Relay, is_vp8_keyframe, relay_packet
 from sfu.switchable_track import opus_samples
-from sfu.synthetic_peer import SyntheticPeer
 from wire import protocol as p
 
 VP8 = types.SimpleNamespace(name="VP8")

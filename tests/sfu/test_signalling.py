@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 from sfu_server import PeerFactory, Server
 
-from sfu.synthetic_peer import PeerError, SyntheticPeer
+from loadtest.synthetic_peer import PeerError, SyntheticPeer
 from web.store import EventInput, SessionInput, TicketInput
 from wire import protocol as p
 

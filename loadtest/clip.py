@@ -5,7 +5,7 @@ Rendered once per load test and shared by every peer. Two forms:
 * `render_clip()`: raw I420 pictures, for peers whose frames aiortc encodes live (costly: one VP8 encode
   per frame per peer);
 * `EncodedClip`: the same pictures encoded to VP8 once, each stamped with its own index (see
-  `sfu.loadtest.stamp`). Peers send these packets as they are (aiortc's `RTCRtpSender` packetizes
+  `loadtest.stamp`). Peers send these packets as they are (aiortc's `RTCRtpSender` packetizes
   `av.Packet`s without encoding), so a peer costs the load generator almost nothing. The receiver reads
   the index back and looks up when that packet was sent (`SendLog`).
 
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import av
 import numpy as np
 
-from sfu.loadtest.stamp import stamp_i420
+from loadtest.stamp import stamp_i420
 
 DEFAULT_WIDTH = 640
 DEFAULT_HEIGHT = 480
@@ -36,8 +36,10 @@ class ClipError(Exception):
 def _astronaut(side: int) -> np.ndarray:
     try:
         from skimage import data
-    except ImportError as exc:  # scikit-image is a test/load-test extra, not a server dependency
-        raise ClipError("the load tester's video needs scikit-image (pip install 'speedmeet[test]')") from exc
+    except ImportError as exc:  # the loadtest extra has scikit-image; the server does not need it
+        raise ClipError(
+            "the load tester's video needs scikit-image (pip install 'speedmeet[loadtest]')"
+        ) from exc
     from PIL import Image
 
     image = Image.fromarray(data.astronaut()).resize((side, side), Image.Resampling.LANCZOS)

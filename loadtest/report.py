@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from sfu.loadtest.attendee import SyntheticAttendee
+from loadtest.attendee import SyntheticAttendee
 
 # Server error codes a well-behaved client still gets when two attendees race (both offer to extend,
 # one leaves as the other accepts): reported apart from real signalling errors.

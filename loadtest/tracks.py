@@ -23,8 +23,8 @@ import numpy as np
 from aiortc import RTCRtpSender
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from sfu.loadtest.clip import EncodedClip
-from sfu.loadtest.stamp import stamp_i420
+from loadtest.clip import EncodedClip
+from loadtest.stamp import stamp_i420
 
 VIDEO_CLOCK_RATE = 90_000
 VIDEO_TIME_BASE = fractions.Fraction(1, VIDEO_CLOCK_RATE)

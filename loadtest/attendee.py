@@ -20,11 +20,11 @@ from typing import get_args
 import aiohttp
 from aiortc import RTCIceServer
 
-from sfu.loadtest.media import LoadMedia
-from sfu.loadtest.probe import PartnerFeed, VideoProbe
-from sfu.loadtest.profile import Profile
-from sfu.loadtest.tracks import EncodedVideoTrack
-from sfu.synthetic_peer import PeerError, SyntheticPeer
+from loadtest.media import LoadMedia
+from loadtest.probe import PartnerFeed, VideoProbe
+from loadtest.profile import Profile
+from loadtest.synthetic_peer import PeerError, SyntheticPeer
+from loadtest.tracks import EncodedVideoTrack
 from wire import protocol as p
 
 logger = logging.getLogger(__name__)

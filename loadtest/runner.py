@@ -28,12 +28,12 @@ from urllib.parse import parse_qs, urlsplit
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
+from loadtest.arrival import install as install_arrival_stamps
+from loadtest.attendee import SyntheticAttendee
+from loadtest.media import LoadMedia, VideoMode
+from loadtest.profile import Profile
+from loadtest.report import TimelineSample, build_report, percentile
 from rtc.speedups import install as install_speedups
-from sfu.loadtest.arrival import install as install_arrival_stamps
-from sfu.loadtest.attendee import SyntheticAttendee
-from sfu.loadtest.media import LoadMedia, VideoMode
-from sfu.loadtest.profile import Profile
-from sfu.loadtest.report import TimelineSample, build_report, percentile
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""`speedmeet loadtest`: the command line of the load tester (registered by `web.cli`)."""
+"""`speedmeet-loadtest`: the command line of the load tester."""
 
 from __future__ import annotations
 
@@ -6,9 +6,16 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
+
+from loadtest.media import VideoMode
+from loadtest.profile import Profile, ProfileError
+from loadtest.report import TimelineSample, format_table, write_plot
+from loadtest.runner import LoadTest, LoadTestConfig, LoadTestError
 
 PROGRESS_WIDTH = 24
 
@@ -41,14 +48,18 @@ def _range(text: str) -> tuple[float, float]:
     return bounds
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser(
-        "loadtest",
-        help="drive synthetic attendees against a server and report what they experience",
-        description="Create an event, tickets and a live session through the admin API, connect N "
+def build_parser(env: Mapping[str, str] | None = None) -> argparse.ArgumentParser:
+    env = os.environ if env is None else env
+    p = argparse.ArgumentParser(
+        prog="speedmeet-loadtest",
+        description="Drive synthetic attendees against a speedmeet server and report what they "
+        "experience. Create an event, tickets and a live session through the admin API, connect N "
         "synthetic attendees (aiortc peers sending a stamped video of a person) and let them meet until "
         "the duration ends; then print frame rates, glass-to-glass latency, errors and server cost. "
         "Without --url a server is started in a subprocess with a throwaway data folder.",
+    )
+    p.add_argument(
+        "--log-level", default=env.get("SPEEDMEET_LOG_LEVEL") or "INFO", help="env SPEEDMEET_LOG_LEVEL"
     )
     p.add_argument("--peers", type=int, default=6, help="synthetic attendees (default 6)")
     p.add_argument("--duration", type=float, default=30.0, help="seconds of load (default 30)")
@@ -101,12 +112,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--json", type=Path, default=None, help="write the full report here")
     p.add_argument("--plot", type=Path, default=None, help="write a PNG plot over time here")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(handler=run_command)
+    return p
 
 
 def _progress_printer(duration: float, out: TextIO) -> Any:
-    from sfu.loadtest.report import TimelineSample
-
     def show(sample: TimelineSample, remaining: float) -> None:
         done = min(1.0, max(0.0, 1.0 - remaining / duration)) if duration > 0 else 1.0
         filled = round(done * PROGRESS_WIDTH)
@@ -125,11 +134,6 @@ def _progress_printer(duration: float, out: TextIO) -> Any:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    from sfu.loadtest.media import VideoMode
-    from sfu.loadtest.profile import Profile, ProfileError
-    from sfu.loadtest.report import format_table, write_plot
-    from sfu.loadtest.runner import LoadTest, LoadTestConfig, LoadTestError
-
     # Hundreds of peer connections: ICE and codec chatter at INFO would bury the progress bar.
     for noisy in ("aioice", "aiortc"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
@@ -171,13 +175,13 @@ def run_command(args: argparse.Namespace) -> int:
             seed=args.seed,
         )
     except (LoadTestError, ProfileError) as exc:
-        print(f"speedmeet loadtest: {exc}", file=sys.stderr)
+        print(f"speedmeet-loadtest: {exc}", file=sys.stderr)
         return 2
     progress = None if args.quiet else _progress_printer(config.duration, sys.stderr)
     try:
         report = asyncio.run(LoadTest(config, progress).run())
     except LoadTestError as exc:
-        print(f"\nspeedmeet loadtest: {exc}", file=sys.stderr)
+        print(f"\nspeedmeet-loadtest: {exc}", file=sys.stderr)
         return 1
     if progress is not None:
         sys.stderr.write("\n")
@@ -190,3 +194,18 @@ def run_command(args: argparse.Namespace) -> int:
         write_plot(report, args.plot)
         print(f"plot: {args.plot}")
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=str(args.log_level).upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        return run_command(args)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,9 +1,10 @@
 """A scripted attendee: an aiortc client that joins a session like the browser page does.
 
 It opens the signalling WebSocket with a ticket secret, negotiates one peer connection (audio and
-video, sendrecv), sends a solid-colour video with a small moving square and a sine tone, and records what
-it receives: protocol messages, a colour summary of every received video frame, and the loudness and
-pitch of every received audio frame. Tests and the load tester drive it with `ready()`, `leave()`, ...
+video, sendrecv), sends a solid-colour video with a small moving square and a sine tone
+(`loadtest.pattern_tracks`), and records what it receives (`loadtest.receive`): protocol messages, a
+colour summary of every received video frame, and the loudness and pitch of every received audio frame
+(`loadtest.samples`). Tests and the load tester drive it with `ready()`, `leave()`, ...
 and wait on what arrives with `wait_for()`, `wait_for_colour()` and `wait_for_tone()`.
 
     async with SyntheticPeer("http://127.0.0.1:8080", session_id=3, secret="...", colour=(255, 0, 0)) as p:
@@ -15,18 +16,15 @@ and wait on what arrives with `wait_for()`, `wait_for_colour()` and `wait_for_to
 from __future__ import annotations
 
 import asyncio
-import fractions
 import logging
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
 import aiohttp
 import av
-import numpy as np
 from aiortc import (
     RTCConfiguration,
     RTCIceServer,
@@ -36,19 +34,16 @@ from aiortc import (
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from pydantic import BaseModel
 
-from rtc import jitter_buffer
+from loadtest.pattern_tracks import PatternVideoTrack, ToneAudioTrack
+from loadtest.receive import receive_as_a_browser
+from loadtest.samples import AudioSample, VideoSample, summarise_audio, summarise_video
 from rtc.latest_frame import LatestFrameSlot
 from rtc.peer_connection import close_peer_connection
-from sfu.relay import TappedQueue, tap_receiver
 from wire import protocol as p
 
 logger = logging.getLogger(__name__)
 
 S = TypeVar("S")
-
-VIDEO_TIME_BASE = fractions.Fraction(1, 90000)
-AUDIO_RATE = 48000
-AUDIO_SAMPLES = 960  # 20 ms
 
 
 class PeerError(Exception):
@@ -58,157 +53,6 @@ class PeerError(Exception):
         super().__init__(message)
         self.code = code
         self.close_code = close_code
-
-
-# --- what the peer sends ------------------------------------------------------------------------
-
-
-class PatternVideoTrack(MediaStreamTrack):
-    """A solid colour with a small white square moving along the top edge, at a steady frame rate."""
-
-    kind = "video"
-
-    def __init__(
-        self, colour: tuple[int, int, int], width: int = 320, height: int = 240, fps: float = 15.0
-    ) -> None:
-        super().__init__()
-        self.fps = fps
-        self._frames = _pattern_frames(colour, width, height, positions=30)
-        self._index = 0
-        self._start: float | None = None
-        self.frames_sent = 0
-
-    async def recv(self) -> av.VideoFrame:
-        if self.readyState != "live":
-            raise MediaStreamError
-        now = time.monotonic()
-        if self._start is None:
-            self._start = now
-        due = self._start + self._index / self.fps
-        if due > now:
-            await asyncio.sleep(due - now)
-        frame = av.VideoFrame.from_ndarray(self._frames[self._index % len(self._frames)], format="yuv420p")
-        frame.pts = round(self._index * 90000 / self.fps)
-        frame.time_base = VIDEO_TIME_BASE
-        self._index += 1
-        self.frames_sent += 1
-        return frame
-
-
-def _pattern_frames(
-    colour: tuple[int, int, int], width: int, height: int, positions: int
-) -> list[np.ndarray]:
-    side = max(4, height // 12)
-    frames = []
-    for i in range(positions):
-        image = np.empty((height, width, 3), dtype=np.uint8)
-        image[:] = colour
-        x = (width - side) * i // max(positions - 1, 1)
-        image[:side, x : x + side] = 255
-        rgb = av.VideoFrame.from_ndarray(image, format="rgb24")
-        frames.append(rgb.reformat(format="yuv420p").to_ndarray())
-    return frames
-
-
-class ToneAudioTrack(MediaStreamTrack):
-    """A continuous sine tone (s16 stereo 48 kHz, 20 ms frames), paced in real time."""
-
-    kind = "audio"
-
-    def __init__(self, frequency: float = 440.0, amplitude: int = 8000) -> None:
-        super().__init__()
-        self.frequency = frequency
-        self._amplitude = amplitude
-        self._samples_sent = 0
-        self._start: float | None = None
-        self.frames_sent = 0
-
-    async def recv(self) -> av.AudioFrame:
-        if self.readyState != "live":
-            raise MediaStreamError
-        now = time.monotonic()
-        if self._start is None:
-            self._start = now
-        due = self._start + self._samples_sent / AUDIO_RATE
-        if due > now:
-            await asyncio.sleep(due - now)
-        t = (np.arange(AUDIO_SAMPLES) + self._samples_sent) / AUDIO_RATE
-        mono = (self._amplitude * np.sin(2 * np.pi * self.frequency * t)).astype(np.int16)
-        stereo = np.repeat(mono, 2).reshape(1, -1)
-        frame = av.AudioFrame.from_ndarray(stereo, format="s16", layout="stereo")
-        frame.sample_rate = AUDIO_RATE
-        frame.pts = self._samples_sent
-        frame.time_base = fractions.Fraction(1, AUDIO_RATE)
-        self._samples_sent += AUDIO_SAMPLES
-        self.frames_sent += 1
-        return frame
-
-
-# --- what the peer receives ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class VideoSample:
-    """One received video frame, summarised: arrival time (monotonic), median colour, size."""
-
-    at: float
-    rgb: tuple[int, int, int]
-    width: int
-    height: int
-
-    def is_colour(self, rgb: Sequence[int], tolerance: float = 40.0) -> bool:
-        return max(abs(a - b) for a, b in zip(self.rgb, rgb, strict=True)) <= tolerance
-
-
-@dataclass(frozen=True, slots=True)
-class AudioSample:
-    """One received audio frame: arrival time (monotonic), RMS level, dominant frequency (Hz)."""
-
-    at: float
-    rms: float
-    frequency: float
-
-
-def summarise_video(frame: av.VideoFrame, at: float) -> VideoSample:
-    small = frame.reformat(width=16, height=16, format="rgb24").to_ndarray().reshape(-1, 3)
-    median = np.median(small, axis=0)
-    return VideoSample(at, (int(median[0]), int(median[1]), int(median[2])), frame.width, frame.height)
-
-
-def summarise_audio(frame: av.AudioFrame, at: float) -> AudioSample:
-    data = frame.to_ndarray()
-    channels = len(frame.layout.channels)
-    samples = (
-        data.reshape(-1, channels)[:, 0].astype(np.float64) if data.shape[0] == 1 else data[0].astype(float)
-    )
-    rms = float(np.sqrt(np.mean(samples**2))) if samples.size else 0.0
-    frequency = 0.0
-    if rms > 1.0 and samples.size >= 64:
-        spectrum = np.abs(np.fft.rfft(samples * np.hanning(samples.size)))
-        frequency = float(np.argmax(spectrum[1:]) + 1) * frame.sample_rate / samples.size
-    return AudioSample(at, rms, frequency)
-
-
-# --- the peer -----------------------------------------------------------------------------------
-
-
-def receive_as_a_browser(pc: RTCPeerConnection, count_audio: Callable[[], None] | None = None) -> None:
-    """Set up the receivers of `pc` (before it starts receiving) to hand on each frame once it is
-    complete, as a browser does: aiortc's own buffer would add a frame interval to every latency
-    measured. With `count_audio`, received audio is not decoded at all: `count_audio()` is called once
-    per encoded frame instead (for a load generator, which never listens)."""
-    for transceiver in pc.getTransceivers():
-        jitter_buffer.install(transceiver.receiver, transceiver.kind)
-        if transceiver.kind == "audio" and count_audio is not None:
-            tap_receiver(transceiver.receiver, TappedQueue(_counted_not_decoded(count_audio)))
-
-
-def _counted_not_decoded(count: Callable[[], None]) -> Callable[[object, object], bool]:
-    def tap(codec: object, encoded_frame: object) -> bool:
-        count()
-        return False  # not on to the decoder
-
-    return tap
 
 
 class SyntheticPeer:

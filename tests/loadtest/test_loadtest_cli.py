@@ -1,4 +1,5 @@
-"""`speedmeet loadtest` end to end: a real server subprocess, real aiortc attendees, a complete report."""
+"""`speedmeet-loadtest` end to end: a real server subprocess, real aiortc attendees, a complete report;
+and its arguments."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from web.cli import build_parser, main
+from loadtest.cli import build_parser, main
 
 SUMMARY_KEYS = {
     "peers",
@@ -44,7 +45,7 @@ def test_short_loadtest_holds_meetings_and_writes_a_complete_report(
     report_path, plot_path = tmp_path / "report.json", tmp_path / "plot.png"
     code = main(
         [
-            "--log-level", "WARNING", "loadtest",
+            "--log-level", "WARNING",
             "--peers", "4", "--duration", "10", "--ramp", "1",
             "--size", "320x240", "--fps", "15",
             # Short meetings (the session minimum is 60 s), so attendees meet more than one partner.
@@ -93,19 +94,21 @@ def test_short_loadtest_holds_meetings_and_writes_a_complete_report(
 
 def test_loadtest_arguments_are_checked() -> None:
     parser = build_parser(env={})
-    args = parser.parse_args(["loadtest", "--peers", "8", "--effects-share", "0.5", "--size", "320x240"])
+    args = parser.parse_args(["--peers", "8", "--effects-share", "0.5", "--size", "320x240"])
     assert (args.peers, args.effects_share, args.size) == (8, 0.5, (320, 240))
     for bad in (["--effects-share", "1.5"], ["--size", "320"], ["--leave-after", "4-2"]):
         with pytest.raises(SystemExit):
-            parser.parse_args(["loadtest", *bad])
-    assert parser.parse_args(["loadtest", "--settle", "20"]).settle == 20
+            parser.parse_args(bad)
+    assert parser.parse_args(["--settle", "20"]).settle == 20
+    assert parser.parse_args([]).log_level == "INFO"
+    assert build_parser(env={"SPEEDMEET_LOG_LEVEL": "DEBUG"}).parse_args([]).log_level == "DEBUG"
 
 
 def test_a_negative_settle_time_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["loadtest", "--settle", "-1", "--quiet"]) == 2
+    assert main(["--settle", "-1", "--quiet"]) == 2
     assert "settle seconds" in capsys.readouterr().err
 
 
 def test_a_server_url_needs_its_admin_token(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["loadtest", "--url", "http://127.0.0.1:9", "--quiet"]) == 2
+    assert main(["--url", "http://127.0.0.1:9", "--quiet"]) == 2
     assert "admin token" in capsys.readouterr().err

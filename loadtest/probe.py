@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 
 import av
 
-from sfu.loadtest.arrival import arrival
-from sfu.loadtest.stamp import read_stamp
-from sfu.loadtest.tracks import SendLog
+from loadtest.arrival import arrival
+from loadtest.stamp import read_stamp
+from loadtest.tracks import SendLog
 
 # A stamp that looks up to a send time further back than this is not trusted: the pre-encoded clip's
 # frame numbers repeat every loop (6 s), so a longer delay would alias. Such frames count as `late`.

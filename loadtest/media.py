@@ -8,8 +8,8 @@ from enum import StrEnum
 import numpy as np
 from aiortc.mediastreams import MediaStreamTrack
 
-from sfu.loadtest.clip import EncodedClip, encoded_opus_loop, render_clip
-from sfu.loadtest.tracks import (
+from loadtest.clip import EncodedClip, encoded_opus_loop, render_clip
+from loadtest.tracks import (
     EncodedAudioTrack,
     EncodedVideoTrack,
     LiveVideoTrack,

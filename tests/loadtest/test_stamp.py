@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from effects import BackgroundEffect, BackgroundProcessor
-from sfu.loadtest.clip import EncodedClip, astronaut_rgb
-from sfu.loadtest.stamp import crc8, read_stamp, read_stamp_luma, stamp_i420, stamp_rgb
+from loadtest.clip import EncodedClip, astronaut_rgb
+from loadtest.stamp import crc8, read_stamp, read_stamp_luma, stamp_i420, stamp_rgb
 
 PAYLOADS = [0, 1, 0xFFFFFFFF, 0x80000000, 0x12345678, 0xDEADBEEF, 0x0F0F0F0F]
 
