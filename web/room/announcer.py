@@ -1,5 +1,6 @@
-"""Matcher events turned into what attendees see: media routes (sent to the media plane) and protocol
-messages (queued on the sockets, never blocking)."""
+"""Matcher events turned into what attendees see: media routes (posted to the media plane at once) and
+protocol messages (collected in `outbox`: the room sends them once the events' rows are stored, see
+`web.room.history`)."""
 
 from __future__ import annotations
 
@@ -36,6 +37,12 @@ class Announcer:
         self.matcher = matcher
         self._media = media
         self._meetings: dict[str, tuple[str, str]] = {}  # matcher meeting id -> its two attendees
+        self.outbox: list[tuple[str, BaseModel]] = []  # (attendee, message), in order
+
+    def take(self) -> list[tuple[str, BaseModel]]:
+        """The messages collected since the last call."""
+        out, self.outbox = self.outbox, []
+        return out
 
     def card(self, attendee: str) -> p.PartnerCard | None:
         found = self._attendees.get(attendee)
@@ -49,9 +56,7 @@ class Announcer:
         return views.match_item(attendee, record, card)
 
     def _send(self, attendee: str, message: BaseModel) -> None:
-        found = self._attendees.get(attendee)
-        if found is not None:
-            found.send(message)
+        self.outbox.append((attendee, message))
 
     def _members(self, meeting_id: str) -> tuple[str, ...]:
         # Kept after the meeting ends: an offer lapsing at 0:00 is reported after the end.

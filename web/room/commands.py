@@ -25,8 +25,7 @@ def run_command(matcher: Matcher, attendee: str, msg: p.ClientMessage) -> list[E
     """Carry out `msg` for `attendee`; raises CommandRejected (or a matcher error) when it cannot be."""
     match msg:
         case p.Ready():
-            events = matcher.ready(attendee)
-            return events + matcher.tick()  # pair at once rather than on the next tick
+            return matcher.ready(attendee)  # pairing is the next tick's (the room ticks soon after)
         case p.Unready():
             if matcher.view(attendee).state is AttendeeState.meeting:
                 raise CommandRejected("invalid_command", "You are in a meeting: use leave")

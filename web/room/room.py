@@ -9,7 +9,14 @@ person who ever joined. Every matcher event becomes, in this order (see `Announc
 2. protocol messages to the attendees concerned (queued, never blocking),
 3. store rows (meetings, their ends, connections, blocks, reports), written in order.
 
-Commands and ticks run under one lock, so events are applied and persisted in the order they happened.
+Commands and ticks run under one lock, so events are applied in the order they happened; nothing under
+the lock waits for the store: rows are written by the room's `History` line, one transaction for
+everything queued, and the messages about them are sent once they are stored. The welcome and the
+matches list come from memory (the session's stored meetings are read once, when the room starts).
+
+Pressing Ready does not pair at once: it wakes the tick task, which waits `pair_delay_seconds` for more
+attendees to press Ready and then pairs them all in one round (a ready storm costs one round, not one per
+attendee).
 """
 
 from __future__ import annotations
@@ -17,12 +24,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from aiohttp import web
+from pydantic import BaseModel
 
-from aio import cancel_and_wait, repeat
+from aio import cancel_and_wait, log_crash
 from matcher import (
     AttendeeState,
     Blocked,
@@ -41,12 +49,12 @@ from web.room.attendee import Attendee
 from web.room.budget import TokenBucket
 from web.room.commands import named, run_command
 from web.room.errors import CommandRejected, JoinRefused
-from web.room.history import History
+from web.room.history import History, rows_for
 from web.room.live import LiveCounts, live_counts
 from web.room.media import RoomMedia
 from web.room.settings import RoomSettings
 from web.room.socket import AttendeeSocket
-from web.store.records import SessionRecord, TicketRecord
+from web.store.records import MeetingRecord, SessionRecord, TicketRecord
 from web.store.store import Store
 from wire import protocol as p
 
@@ -100,9 +108,12 @@ class SessionRoom:
         self._by_peer: dict[str, Attendee] = {}
         self.media = RoomMedia(media, f"room-{session.id}")
         self._announcer = Announcer(self.attendees, self.matcher, self.media)
-        self.history = History(store, session.id, session.event_id)
+        self.history = History(store, session.id, self._send)
         self._lock = asyncio.Lock()
         self._tick_task: asyncio.Task[None] | None = None
+        self._pair_soon = asyncio.Event()
+        self._past: dict[str, list[MeetingRecord]] = {}  # this session's meetings stored before the room
+        self._cards: dict[str, p.PartnerCard] = {}  # the event's people, as partners see them
         self._media_failed: set[str] = set()  # attendees whose peer connection failed, for the next tick
         self._started = False
         self._stopped = False
@@ -116,6 +127,11 @@ class SessionRoom:
         self._started = True
         event_id = self.session.event_id
         meetings = await self.store.meetings_for_event(event_id)
+        self._cards = {str(t.id): views.card_of_ticket(t) for t in await self.store.list_tickets(event_id)}
+        for meeting in meetings:
+            if meeting.session_id == self.session.id:
+                for ticket_id in (meeting.a_ticket_id, meeting.b_ticket_id):
+                    self._past.setdefault(str(ticket_id), []).append(meeting)
         blocks = await self.store.blocks_for_event(event_id)
         connections = await self.store.connections_for_event(event_id)
         self.matcher.seed_history(
@@ -131,12 +147,8 @@ class SessionRoom:
             ],
         )
         self.media.start()
-        self._tick_task = asyncio.create_task(
-            repeat(
-                self.tick, self.settings.tick_seconds, log=logger, what=f"session {self.session.id}: tick"
-            ),
-            name=f"room-{self.session.id}-tick",
-        )
+        self.history.start()
+        self._tick_task = asyncio.create_task(self._tick_loop(), name=f"room-{self.session.id}-tick")
         logger.info(
             "room for session %d started (%d past meetings, %d blocks, %d connections)",
             self.session.id,
@@ -153,9 +165,12 @@ class SessionRoom:
         async with self._lock:
             self.session = session
             self.matcher.update_rules(rules_for(session, self.settings))
-            for attendee in list(self.attendees.values()):
-                if attendee.socket is not None and not attendee.socket.closed:
-                    attendee.send(await self._welcome(attendee))
+            welcomes: list[tuple[str, BaseModel]] = [
+                (a.attendee, self._welcome(a))
+                for a in self.attendees.values()
+                if a.socket is not None and not a.socket.closed
+            ]
+            self.history.submit([], welcomes)
         logger.info("session %d: rules updated", session.id)
 
     async def stop(self) -> None:
@@ -165,6 +180,7 @@ class SessionRoom:
         self._stopped = True
         await cancel_and_wait(self._tick_task)
         self._tick_task = None
+        await self.history.stop()  # what is queued is written and told before the sockets close
         closing = []
         for attendee in self.attendees.values():
             sock, attendee.socket = attendee.socket, None
@@ -172,7 +188,6 @@ class SessionRoom:
                 sock.send(p.Error(code="shutting_down", message="The server is restarting", fatal=True))
                 closing.append(sock.close(p.CloseCode.SHUTTING_DOWN, "server shutting down"))
         await asyncio.gather(*closing, return_exceptions=True)
-        await self.history.drain()
         for attendee in self.attendees.values():
             self.media.post(mi.RemovePeer(peer=attendee.peer))
         await self.media.stop()
@@ -237,17 +252,11 @@ class SessionRoom:
                 events = self.matcher.join(attendee.attendee, ticket.ticket_type)
             except MatcherError as exc:
                 raise JoinRefused("internal", f"Could not join: {exc}", p.CloseCode.PROTOCOL_ERROR) from exc
-            try:
-                await self._apply(events)
-                welcome = await self._welcome(attendee)
-            except BaseException:
-                # Refused or cancelled half-way: the matcher must not keep a connected attendee nobody is.
-                await self._apply(self.matcher.disconnect(attendee.attendee))
-                raise
+            # Nothing below waits: the join cannot be cut off half-way.
             attendee.socket = sock
             attendee.session_end_announced = False
             sock.start()
-            sock.send(welcome)
+            self._apply(events, then=[(attendee.attendee, self._welcome(attendee))])
         if replaced is not None:
             replaced.send(
                 p.Error(code="replaced", message="This ticket connected again from another page", fatal=True)
@@ -262,7 +271,7 @@ class SessionRoom:
                 attendee.socket = None
                 self.media.post(mi.ClosePeerConnection(peer=attendee.peer))
                 try:
-                    await self._apply(self.matcher.disconnect(attendee.attendee))
+                    self._apply(self.matcher.disconnect(attendee.attendee))
                 except MatcherError:
                     logger.exception("disconnect of %s failed", attendee.attendee)
         await sock.close()
@@ -320,7 +329,7 @@ class SessionRoom:
                     await sock.close(p.CloseCode.PROTOCOL_ERROR, "unsupported protocol version")
                     return
                 async with self._lock:
-                    sock.send(await self._welcome(attendee))
+                    self.history.submit([], [(attendee.attendee, self._welcome(attendee))])
             case p.Offer():
                 await self._answer(attendee, sock, msg)
             case p.Answer():
@@ -338,7 +347,7 @@ class SessionRoom:
                 await self._set_background(attendee, sock, msg)
             case _:
                 async with self._lock:
-                    await self._command(attendee, msg)
+                    self._command(attendee, msg)
 
     async def _answer(self, attendee: Attendee, sock: AttendeeSocket, msg: p.Offer) -> None:
         # Negotiation (ICE gathering) takes a while: outside the lock.
@@ -356,10 +365,11 @@ class SessionRoom:
             self._media_failed.discard(attendee.attendee)  # a failure reported before is of the old one
             if attendee.media_down:
                 attendee.media_down = False
-                await self._apply(self.matcher.reconnect(attendee.attendee))
+                self._apply(self.matcher.reconnect(attendee.attendee))
 
-    async def _command(self, attendee: Attendee, msg: p.ClientMessage) -> None:
-        """Matcher commands (under the lock)."""
+    def _command(self, attendee: Attendee, msg: p.ClientMessage) -> asyncio.Future[None]:
+        """Matcher commands (under the lock). The future is done once their rows are stored and the
+        attendees told."""
         if isinstance(msg, p.Block):
             other = named(self.matcher, attendee.attendee, msg.ticket_id)
             events = self.matcher.block(attendee.attendee, other)
@@ -367,7 +377,9 @@ class SessionRoom:
                 attendee.send(p.Blocked(ticket_id=int(other)))  # already blocked: confirm again
         else:
             events = run_command(self.matcher, attendee.attendee, msg)
-        await self._apply(events)
+        if isinstance(msg, p.Ready):
+            self._pair_soon.set()
+        return self._apply(events)
 
     async def request_connection(self, attendee: str, other: str) -> bool:
         """A connection request made away from the socket (the HTTP API), handled as the socket's
@@ -379,7 +391,7 @@ class SessionRoom:
             if self._stopped or found is None:
                 return False
             try:
-                await self._command(found, p.ConnectRequest(ticket_id=int(other)))
+                done = self._command(found, p.ConnectRequest(ticket_id=int(other)))
             except (MatcherError, CommandRejected) as exc:
                 logger.debug(
                     "session %d: connection %s -> %s left to the store: %s",
@@ -389,7 +401,8 @@ class SessionRoom:
                     exc,
                 )
                 return False
-            return True
+        await done  # the row is written (and both told) before this returns
+        return True
 
     async def _set_background(
         self, attendee: Attendee, sock: AttendeeSocket, msg: p.SetBackground | p.Preview
@@ -439,6 +452,19 @@ class SessionRoom:
             if attendee is not None:
                 self._media_failed.add(attendee.attendee)
 
+    async def _tick_loop(self) -> None:
+        """Tick every `tick_seconds`, and soon after someone presses Ready (see module docstring)."""
+        while True:
+            try:
+                await asyncio.wait_for(self._pair_soon.wait(), self.settings.tick_seconds)
+            except TimeoutError:
+                pass
+            else:
+                await asyncio.sleep(self.settings.pair_delay_seconds)
+            self._pair_soon.clear()
+            with log_crash(logger, "session %d: tick", self.session.id):
+                await self.tick()
+
     async def tick(self) -> None:
         """Advance the matcher (deadlines, grace periods, pairing), notice failed media, announce the end."""
         async with self._lock:
@@ -450,7 +476,7 @@ class SessionRoom:
                     attendee.media_down = True
                     events += self.matcher.disconnect(name)
             events += self.matcher.tick()
-            await self._apply(events)
+            ended: list[tuple[str, BaseModel]] = []
             if self.matcher.session_ended():
                 for attendee in self.attendees.values():
                     if attendee.socket is None or attendee.session_end_announced:
@@ -458,10 +484,12 @@ class SessionRoom:
                     if self.matcher.view(attendee.attendee).state is AttendeeState.meeting:
                         continue  # a meeting running at the end runs to its own end
                     attendee.session_end_announced = True
-                    attendee.send(p.SessionEnded(matches=await self._matches(attendee)))
+                    ended.append((attendee.attendee, p.SessionEnded(matches=self._matches(attendee))))
+            self._apply(events, then=ended)
 
-    async def _apply(self, events: list[Event]) -> None:
-        """Route media and send messages for `events` at once, then persist them in order."""
+    def _apply(self, events: list[Event], then: Sequence[tuple[str, BaseModel]] = ()) -> asyncio.Future[None]:
+        """Route media for `events` at once; queue their rows and messages (and `then`'s messages after
+        them) on the history line. The future is done once they are stored and sent."""
         for event in events:
             try:
                 self._announcer.announce(event)
@@ -469,20 +497,41 @@ class SessionRoom:
                 logger.exception("session %d: applying %s failed", self.session.id, event.kind)
             if self.metrics is not None:
                 self.metrics.observe_event(event)
-        job = self.history.record(events)
-        if job is not None:
-            # Shielded: if the command that caused the rows is cancelled, they are still written.
-            await asyncio.shield(job)
+        messages = self._announcer.take()
+        messages.extend(then)
+        return self.history.submit(rows_for(self.session.id, self.session.event_id, events), messages)
+
+    def _send(self, attendee: str, message: BaseModel) -> None:
+        found = self.attendees.get(attendee)
+        if found is not None:
+            found.send(message)
 
     # --- views ------------------------------------------------------------------------------------
 
-    async def _matches(self, attendee: Attendee) -> list[p.MatchItem]:
-        """Everyone the attendee met in this session, from the store (so a restart loses nothing)."""
-        rows = await self.store.matches_for_ticket(attendee.ticket_id, self.session.id)
-        now = time.time()
-        return [views.match_from_row(row, now) for row in rows]
+    def _matches(self, attendee: Attendee) -> list[p.MatchItem]:
+        """Everyone the attendee met in this session: the meetings stored before the room started, then
+        this room's (the matcher's), with each connection as it is now."""
+        now = self._clock()
+        links = {c.other: c for c in self.matcher.view(attendee.attendee).connections}
+        items = []
+        for meeting in self._past.get(attendee.attendee, []):
+            partner = str(
+                meeting.b_ticket_id if str(meeting.a_ticket_id) == attendee.attendee else meeting.a_ticket_id
+            )
+            card = self._card(partner)
+            if card is not None:
+                items.append(views.past_match(attendee.attendee, meeting, card, links.get(partner), now))
+        for record in self.matcher.matches_of(attendee.attendee):
+            card = self._card(record.partner)
+            if card is not None:
+                items.append(views.match_item(attendee.attendee, record, card))
+        return items
 
-    async def _welcome(self, attendee: Attendee) -> p.Welcome:
+    def _card(self, attendee: str) -> p.PartnerCard | None:
+        found = self.attendees.get(attendee)
+        return found.partner_card if found is not None else self._cards.get(attendee)
+
+    def _welcome(self, attendee: Attendee) -> p.Welcome:
         view = self.matcher.view(attendee.attendee)
         now = self._clock()
         return p.Welcome(
@@ -494,7 +543,7 @@ class SessionRoom:
             meeting=views.meeting_info(view, self._announcer.card),
             waiting=views.waiting_info(view.waiting) if view.waiting is not None else None,
             connections=views.connections(view),
-            matches=await self._matches(attendee),
+            matches=self._matches(attendee),
             background=attendee.background,
             preview=attendee.preview,
             session_over=view.session_ended,

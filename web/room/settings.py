@@ -10,6 +10,9 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class RoomSettings:
     tick_seconds: float = 0.25  # how often each room advances its matcher (deadlines, pairing)
+    # After someone presses Ready, how long the room waits for others before pairing them all in one
+    # round: ready -> matched takes this plus one pairing round.
+    pair_delay_seconds: float = 0.02
     grace_seconds: float = 10.0  # a dropped attendee may come back within this and keep the meeting
     extend_window_seconds: float = 30.0  # "Extend" is offered when at most this remains
     heartbeat_seconds: float = 2.0  # WebSocket ping interval: a silent network is noticed within ~3 s

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from matcher import AttendeeView, MatchRecord, WaitingStatus
-from web.store.records import MatchView, SessionRecord
+from matcher import AttendeeView, ConnectionView, MatchRecord, WaitingStatus
+from web.store.records import MeetingRecord, SessionRecord, TicketRecord
 from wire import protocol as p
 
 CardOf = Callable[[str], p.PartnerCard | None]
@@ -89,31 +89,39 @@ def match_item(attendee: str, record: MatchRecord, card: p.PartnerCard) -> p.Mat
     )
 
 
-def match_from_row(row: MatchView, now: float) -> p.MatchItem:
-    """One meeting as the store has it (a meeting still running counts its seconds up to `now`)."""
-    ended = row.ended_at.timestamp() if row.ended_at is not None else None
-    started = row.started_at.timestamp()
-    connection = None
-    if row.connection in ("requested", "accepted"):
-        connection = p.ConnectionInfo(
-            ticket_id=row.partner_ticket_id,
-            state="accepted" if row.connection == "accepted" else "requested",
-            requested_by="me" if row.connection_requested_by_me else "partner",
-        )
+def past_match(
+    attendee: str, meeting: MeetingRecord, card: p.PartnerCard, link: ConnectionView | None, now: float
+) -> p.MatchItem:
+    """A meeting of this session stored before the room started (a server restart), as the attendee
+    sees it now (a meeting still open in the store counts its seconds up to `now`)."""
+    ended = meeting.ended_at.timestamp() if meeting.ended_at is not None else None
+    started = meeting.started_at.timestamp()
     return p.MatchItem(
-        partner=p.PartnerCard(
-            ticket_id=row.partner_ticket_id,
-            name=row.partner_name,
-            headline=row.partner_headline,
-            company=row.partner_company,
-            ticket_type=row.partner_ticket_type,
-        ),
+        partner=card,
         started_at=started,
         ended_at=ended,
-        seconds=row.seconds if row.seconds is not None else max(0.0, now - started),
-        extensions=row.extensions,
-        end_reason=END_REASONS.get(row.end_reason or ""),
-        connection=connection,
+        seconds=(ended if ended is not None else max(started, now)) - started,
+        extensions=meeting.extensions,
+        end_reason=END_REASONS.get(meeting.end_reason or ""),
+        connection=(
+            p.ConnectionInfo(
+                ticket_id=card.ticket_id,
+                state=link.state.value,
+                requested_by="me" if link.requested_by == attendee else "partner",
+            )
+            if link is not None
+            else None
+        ),
+    )
+
+
+def card_of_ticket(ticket: TicketRecord) -> p.PartnerCard:
+    return p.PartnerCard(
+        ticket_id=ticket.id,
+        name=ticket.name,
+        headline=ticket.headline,
+        company=ticket.company,
+        ticket_type=ticket.ticket_type,
     )
 
 

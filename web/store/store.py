@@ -24,6 +24,15 @@ from sqlalchemy.orm import aliased
 
 from web.store import models as m
 from web.store.errors import Conflict, InvalidData, NotAllowed, NotFound
+from web.store.history import (
+    BlockMade,
+    ConnectionSet,
+    HistoryRow,
+    MeetingEnded,
+    MeetingStarted,
+    ReportMade,
+    write_history,
+)
 from web.store.inputs import AssetInput, EventInput, SessionInput, TicketInput
 from web.store.records import (
     AssetRecord,
@@ -49,7 +58,6 @@ MAX_EXTENSIONS_MAX = 10
 COOLDOWN_SECONDS_MAX = 7 * 24 * 3600
 MAX_EVENT_DAYS = 366
 MAX_SESSION_DURATION = timedelta(days=7)
-CONNECTION_STATES = ("requested", "accepted")
 
 
 def hash_token(token: str) -> str:
@@ -815,6 +823,14 @@ class Store:
 
     # ---- meetings, connections, blocks, reports (written by the media plane) ----------------------------
 
+    async def record_history(self, rows: Sequence[HistoryRow], meeting_ids: dict[str, int]) -> None:
+        """Write a session's history rows in one transaction, in order (see `web.store.history`): all of
+        them or none. `meeting_ids` maps the caller's meeting keys to row ids (new meetings are added)."""
+        written = dict(meeting_ids)
+        async with self._tx() as s:
+            await write_history(s, rows, written, self._upsert_connection)
+        meeting_ids.update(written)
+
     async def record_meeting_started(
         self,
         session_id: int,
@@ -824,44 +840,25 @@ class Store:
         a_waited_seconds: float,
         b_waited_seconds: float,
     ) -> int:
-        async with self._tx() as s:
-            row = m.Meeting(
-                session_id=session_id,
-                a_ticket_id=a_ticket_id,
-                b_ticket_id=b_ticket_id,
-                started_at=started_at,
-                extensions=0,
-                a_waited_seconds=max(0.0, float(a_waited_seconds)),
-                b_waited_seconds=max(0.0, float(b_waited_seconds)),
-            )
-            s.add(row)
-            await s.flush()
-            return row.id
+        ids: dict[str, int] = {}
+        row = MeetingStarted(
+            "new", session_id, a_ticket_id, b_ticket_id, started_at, a_waited_seconds, b_waited_seconds
+        )
+        await self.record_history([row], ids)
+        return ids["new"]
 
     async def record_meeting_ended(
         self, meeting_id: int, ended_at: datetime, extensions: int, end_reason: str
     ) -> None:
-        async with self._tx() as s:
-            row = await s.get(m.Meeting, meeting_id)
-            if row is None:
-                raise NotFound(f"meeting {meeting_id} not found")
-            row.ended_at = ended_at
-            row.extensions = extensions
-            row.end_reason = end_reason
+        await self.record_history(
+            [MeetingEnded("old", ended_at, extensions, end_reason)], {"old": meeting_id}
+        )
 
     async def set_connection(
         self, a_ticket_id: int, b_ticket_id: int, requested_by: int, state: str, at: datetime
     ) -> None:
         """Upsert the pair's connection: accepted stays accepted; the first requester is kept."""
-        if state not in CONNECTION_STATES:
-            raise InvalidData(f"unknown connection state {state!r}")
-        if a_ticket_id == b_ticket_id:
-            raise InvalidData("a ticket cannot connect with itself")
-        if requested_by not in (a_ticket_id, b_ticket_id):
-            raise InvalidData("requested_by must be one of the pair")
-        a, b = _pair(a_ticket_id, b_ticket_id)
-        async with self._tx() as s:
-            await self._upsert_connection(s, a, b, requested_by, state, at)
+        await self.record_history([ConnectionSet(a_ticket_id, b_ticket_id, requested_by, state, at)], {})
 
     async def _upsert_connection(
         self, s: AsyncSession, a: int, b: int, requested_by: int, state: str, at: datetime
@@ -936,41 +933,13 @@ class Store:
     async def record_block(
         self, event_id: int, by_ticket_id: int, blocked_ticket_id: int, at: datetime
     ) -> None:
-        async with self._tx() as s:
-            exists = await s.scalar(
-                select(m.Block.id).where(
-                    m.Block.by_ticket_id == by_ticket_id, m.Block.blocked_ticket_id == blocked_ticket_id
-                )
-            )
-            if exists is None:
-                s.add(
-                    m.Block(
-                        event_id=event_id,
-                        by_ticket_id=by_ticket_id,
-                        blocked_ticket_id=blocked_ticket_id,
-                        created_at=at,
-                    )
-                )
-            # A block withdraws the pair's connection, in the same transaction: neither sees the other's
-            # contact details any more.
-            a, b = _pair(by_ticket_id, blocked_ticket_id)
-            await s.execute(
-                delete(m.Connection).where(m.Connection.a_ticket_id == a, m.Connection.b_ticket_id == b)
-            )
+        """Idempotent; also withdraws the pair's connection (see `web.store.history.BlockMade`)."""
+        await self.record_history([BlockMade(event_id, by_ticket_id, blocked_ticket_id, at)], {})
 
     async def record_report(
         self, session_id: int, by_ticket_id: int, reported_ticket_id: int, reason: str, at: datetime
     ) -> None:
-        async with self._tx() as s:
-            s.add(
-                m.Report(
-                    session_id=session_id,
-                    by_ticket_id=by_ticket_id,
-                    reported_ticket_id=reported_ticket_id,
-                    reason=reason,
-                    created_at=at,
-                )
-            )
+        await self.record_history([ReportMade(session_id, by_ticket_id, reported_ticket_id, reason, at)], {})
 
     async def meetings_for_event(self, event_id: int) -> list[MeetingRecord]:
         async with self._tx() as s:

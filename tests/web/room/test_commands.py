@@ -14,15 +14,17 @@ def matcher() -> Matcher:
     return m
 
 
-def test_ready_pairs_at_once(matcher: Matcher) -> None:
+def test_ready_makes_attendees_ready_and_the_next_tick_pairs_them(matcher: Matcher) -> None:
     run_command(matcher, "1", p.Ready())
     events = run_command(matcher, "2", p.Ready())
-    assert any(isinstance(e, Matched) for e in events)
+    assert not any(isinstance(e, Matched) for e in events)
+    assert any(isinstance(e, Matched) for e in matcher.tick())
 
 
 def test_unready_in_a_meeting_is_refused(matcher: Matcher) -> None:
     run_command(matcher, "1", p.Ready())
     run_command(matcher, "2", p.Ready())
+    matcher.tick()
     with pytest.raises(CommandRejected) as caught:
         run_command(matcher, "1", p.Unready())
     assert caught.value.code == "invalid_command"
@@ -38,6 +40,7 @@ def test_meeting_commands_outside_a_meeting_are_refused(matcher: Matcher, messag
 def test_a_command_names_the_partner_by_default(matcher: Matcher) -> None:
     run_command(matcher, "1", p.Ready())
     run_command(matcher, "2", p.Ready())
+    matcher.tick()
     assert named(matcher, "1", None) == "2"
     assert named(matcher, "1", 3) == "3"
 
