@@ -38,6 +38,8 @@ from typing import Any
 import av
 from aiortc import RTCRtpReceiver
 
+from aio import cancel_and_wait, log_crash
+
 logger = logging.getLogger(__name__)
 
 VIDEO_TIME_BASE = fractions.Fraction(1, 90_000)
@@ -78,11 +80,9 @@ class TappedQueue(queue.Queue[Any]):
     def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
         if item is not None:
             codec, encoded_frame = item
-            try:
+            decode = True  # also when the tap fails: the frame still goes to the decoder
+            with log_crash(logger, "relay tap"):
                 decode = self._tap(codec, encoded_frame)
-            except Exception:
-                logger.exception("relay tap failed; the frame still goes to the decoder")
-                decode = True
             if not decode:
                 return
         super().put(item, block, timeout)
@@ -259,10 +259,7 @@ class Relay:
         for subscription in list(self._subscriptions):
             subscription.close()
         self._receiver = None
-        requests = list(self._requests)
-        for task in requests:
-            task.cancel()
-        await asyncio.gather(*requests, return_exceptions=True)
+        await cancel_and_wait(*self._requests)
 
     def _on_frame(self, codec: Any, encoded_frame: Any) -> bool:
         """Relay one reassembled frame; returns whether it goes on to the decoder."""
