@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from aiortc import RTCIceServer
 
-from rtc.speedups import install as install_speedups
+from rtc import patches
 from sfu.backgrounds import Backgrounds
 from sfu.keys import ROOMS_KEY, SETTINGS_KEY
 from sfu.metrics import METRICS_KEY, install_codecs, setup_metrics
@@ -28,7 +28,7 @@ def setup(app: web.Application, settings: RoomSettings | None = None) -> None:
     before the app starts (tests shorten timings)."""
     app[SETTINGS_KEY] = settings or RoomSettings(effect_fps=app[CONFIG_KEY].effect_fps)
     setup_metrics(app)
-    install_speedups()
+    patches.install(patches.SPEEDUPS)
     # The codec wrappers also make relayed and encoded media follow one another cleanly (a keyframe
     # after relayed video, one clock for relayed and encoded audio), and VP8 is encoded with the server's
     # own settings: needed with or without metrics.

@@ -28,8 +28,8 @@ from urllib.parse import parse_qs, urlsplit
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
-from rtc.speedups import install as install_speedups
-from sfu.loadtest.arrival import install as install_arrival_stamps
+from rtc import patches
+from sfu.loadtest.arrival import ARRIVAL_STAMPS
 from sfu.loadtest.attendee import SyntheticAttendee
 from sfu.loadtest.media import LoadMedia, VideoMode
 from sfu.loadtest.profile import Profile
@@ -350,8 +350,8 @@ class LoadTest:
 
     async def run(self) -> dict[str, Any]:
         config = self.config
-        install_arrival_stamps()
-        install_speedups()  # the attendees' aiortc reads the clock for every packet too
+        patches.install(ARRIVAL_STAMPS)
+        patches.install(patches.SPEEDUPS)  # the attendees' aiortc reads the clock for every packet too
         media_task = asyncio.get_running_loop().run_in_executor(
             None, LoadMedia.build, config.video, config.width, config.height, config.fps, config.bitrate
         )

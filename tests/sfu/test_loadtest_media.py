@@ -11,8 +11,8 @@ import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from sfu.loadtest.arrival import arrival
-from sfu.loadtest.arrival import install as install_arrival_stamps
+from rtc import patches
+from sfu.loadtest.arrival import ARRIVAL_STAMPS, arrival
 from sfu.loadtest.clip import ClipError, EncodedClip, astronaut_rgb, encoded_opus_loop
 from sfu.loadtest.media import LoadMedia, VideoMode
 from sfu.loadtest.probe import MAX_LATENCY_SECONDS, PartnerFeed, VideoProbe
@@ -176,8 +176,8 @@ def test_report_helpers() -> None:
 
 
 async def test_decoded_frames_carry_their_decode_time(clip: EncodedClip) -> None:
-    install_arrival_stamps()
-    install_arrival_stamps()  # idempotent
+    patches.install(ARRIVAL_STAMPS)
+    patches.install(ARRIVAL_STAMPS)  # idempotent
     config = RTCConfiguration(iceServers=[])
     sender, receiver = RTCPeerConnection(config), RTCPeerConnection(config)
     got: list[tuple[av.VideoFrame, float]] = []
