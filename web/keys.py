@@ -10,6 +10,8 @@ from prometheus_client import CollectorRegistry
 
 from web.config import Config
 from web.media_files import MediaFiles
+from web.process_metrics import ProcessMetrics
+from web.session_metrics import SessionMetrics
 from web.store import SessionRecord, Store
 
 
@@ -43,5 +45,8 @@ CONFIG_KEY = web.AppKey("config", Config)
 STORE_KEY = web.AppKey("store", Store)
 MEDIA_FILES_KEY = web.AppKey("media_files", MediaFiles)
 METRICS_REGISTRY_KEY = web.AppKey("metrics_registry", CollectorRegistry)
+# On the registry above, set by `web.pages.setup_metrics`.
+SESSION_METRICS_KEY = web.AppKey("session_metrics", SessionMetrics)
+PROCESS_METRICS_KEY = web.AppKey("process_metrics", ProcessMetrics)
 # Set by the media plane (sfu.setup) when it runs; absent otherwise.
 LIVE_ROOMS_KEY = web.AppKey("live_rooms", LiveRooms)
