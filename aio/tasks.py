@@ -52,7 +52,11 @@ def logged_task(
     """Start `coro` as a named task whose crash is logged (and the task then ends with None) instead of
     being kept as an exception that nobody reads. The caller owns the task: keep it, and stop it with
     `cancel_and_wait`."""
-    return asyncio.create_task(_logged(coro, name, log or logger), name=name)
+    task = asyncio.create_task(_logged(coro, name, log or logger), name=name)
+    # Cancelled before it ever ran, the task never starts `coro`: close it, or Python warns that it was
+    # never awaited (closing a coroutine that has finished does nothing).
+    task.add_done_callback(lambda _: coro.close())
+    return task
 
 
 async def _logged(coro: Awaitable[T], name: str, log: logging.Logger) -> T | None:

@@ -1,7 +1,7 @@
 """Server-side virtual backgrounds: blur, solid colour or an image behind the person, with MediaPipe's
 selfie segmentation, cheap enough to run on every attendee's video.
 
-Pure processing (numpy, OpenCV, MediaPipe, PyAV frames); `EffectTrack` wraps an aiortc video track.
+Pure processing (numpy, OpenCV, MediaPipe, PyAV frames): no aiortc, no event loop.
 """
 
 from effects.backdrop import Backdrop, PlaneMask
@@ -30,7 +30,6 @@ from effects.mask_smoother import MaskSmoother
 from effects.processor import BackgroundProcessor
 from effects.segmenter import Segmenter
 from effects.segmenter_pool import SegmenterPool
-from effects.track import EffectTrack
 
 __all__ = [
     "DEFAULT_BLUR_STRENGTH",
@@ -42,7 +41,6 @@ __all__ = [
     "BackgroundProcessor",
     "EffectError",
     "EffectKind",
-    "EffectTrack",
     "FrameError",
     "FrameLayout",
     "ImageError",

@@ -28,12 +28,12 @@ from urllib.parse import parse_qs, urlsplit
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
-from loadtest.arrival import install as install_arrival_stamps
+from loadtest.arrival import ARRIVAL_STAMPS
 from loadtest.attendee import SyntheticAttendee
 from loadtest.media import LoadMedia, VideoMode
 from loadtest.profile import Profile
 from loadtest.report import TimelineSample, build_report, percentile
-from rtc.speedups import install as install_speedups
+from rtc import patches
 
 logger = logging.getLogger(__name__)
 
@@ -350,8 +350,8 @@ class LoadTest:
 
     async def run(self) -> dict[str, Any]:
         config = self.config
-        install_arrival_stamps()
-        install_speedups()  # the attendees' aiortc reads the clock for every packet too
+        patches.install(ARRIVAL_STAMPS)
+        patches.install(patches.SPEEDUPS)  # the attendees' aiortc reads the clock for every packet too
         media_task = asyncio.get_running_loop().run_in_executor(
             None, LoadMedia.build, config.video, config.width, config.height, config.fps, config.bitrate
         )

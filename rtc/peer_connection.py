@@ -16,6 +16,8 @@ from typing import Any
 
 from aiortc import RTCPeerConnection
 
+from aio import cancel_and_wait
+
 logger = logging.getLogger(__name__)
 
 HANDSHAKE_WAIT_SECONDS = 2.0
@@ -37,8 +39,7 @@ async def close_peer_connection(pc: RTCPeerConnection) -> None:
                 await asyncio.wait_for(started.wait(), HANDSHAKE_WAIT_SECONDS)
         task = getattr(getattr(ice, "_connection", None), "_query_consent_task", None)
         if isinstance(task, asyncio.Task) and not task.done():
-            task.cancel()
             leftovers.append(task)
     if leftovers:
         logger.debug("reaped %d ICE consent task(s) left after close", len(leftovers))
-        await asyncio.gather(*leftovers, return_exceptions=True)
+        await cancel_and_wait(*leftovers)

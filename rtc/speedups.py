@@ -4,7 +4,7 @@ aiortc computes the RFC 6465 audio level of every audio frame it sends (`rtp.com
 called by `RTCRtpSender` for each 20 ms frame) with a Python loop over the samples: about 0.25 ms a
 frame on a quiet core, 50 times a second for every attendee the server sends audio to, and much more on
 a busy machine. The numpy version below computes the same value (same formula, same rounding) about
-15 times faster. `install()` swaps it in (process-wide, idempotent).
+15 times faster.
 
 The sum of squares is taken in int64 (exact, like aiortc's Python ints), never with a float `np.dot`:
 that goes to OpenBLAS, which on some CPUs hands even a 20 ms frame to its worker thread, and a worker
@@ -16,19 +16,21 @@ packet it receives (`clock.current_ms`, for the bandwidth estimate), each time t
 arithmetic: a microsecond or more a call, three calls for every packet the server forwards. The versions
 below compute the same values from `time.time_ns()` in integers (exactly aiortc's value for the same
 microsecond) at a fraction of the cost.
+
+`apply()` puts all three into aiortc; a program does that through `rtc.patches.install(SPEEDUPS)`, once
+per process.
 """
 
 from __future__ import annotations
 
 import math
-import threading
 import time
 
 import av
 import numpy as np
 from aiortc import clock, rtp
 
-# aiortc's own versions, kept for comparison (tests) before `install()` replaces them.
+# aiortc's own versions, kept for comparison (tests) before `apply()` replaces them.
 aiortc_audio_level_dbov = rtp.compute_audio_level_dbov
 aiortc_current_ms = clock.current_ms
 aiortc_current_ntp_time = clock.current_ntp_time
@@ -39,9 +41,6 @@ NTP_UNIX_OFFSET_US = 2_208_988_800 * 1_000_000
 MAX_SAMPLE_VALUE = 32767
 MIN_AUDIO_LEVEL = -127
 MAX_AUDIO_LEVEL = 0
-
-_lock = threading.Lock()
-_installed = False
 
 
 def compute_audio_level_dbov(frame: av.AudioFrame) -> int:
@@ -80,14 +79,9 @@ def current_ms() -> int:
     return ms_from_unix_us(time.time_ns() // 1000)
 
 
-def install() -> None:
-    """Use the numpy audio level and the integer clock in aiortc from now on (process-wide,
-    idempotent)."""
-    global _installed
-    with _lock:
-        if _installed:
-            return
-        rtp.compute_audio_level_dbov = compute_audio_level_dbov
-        clock.current_ms = current_ms
-        clock.current_ntp_time = current_ntp_time
-        _installed = True
+def apply() -> None:
+    """Use the numpy audio level and the integer clock in aiortc from now on (process-wide). Install it
+    through `rtc.patches.install(rtc.patches.SPEEDUPS)`, which applies it once."""
+    rtp.compute_audio_level_dbov = compute_audio_level_dbov
+    clock.current_ms = current_ms
+    clock.current_ntp_time = current_ntp_time

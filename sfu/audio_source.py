@@ -17,6 +17,7 @@ from collections import deque
 import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
+from aio import cancel_and_wait, logged_task
 from sfu.frames import copy_audio_frame
 from sfu.relay import AUDIO_BACKLOG, Relay
 
@@ -102,14 +103,12 @@ class AudioSource:
             return
         await self.detach()
         self._track = track
-        self._task = asyncio.create_task(self._drain(track), name=f"sfu-audio-drain-{self.name}")
+        self._task = logged_task(self._drain(track), name=f"sfu-audio-drain-{self.name}", log=logger)
 
     async def detach(self) -> None:
         task, self._task = self._task, None
         self._track = None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await cancel_and_wait(task)
 
     async def close(self) -> None:
         """Stop reading; receivers fall back to silence. Safe to call twice."""
@@ -120,23 +119,18 @@ class AudioSource:
         await self.relay.close()
 
     async def _drain(self, track: MediaStreamTrack) -> None:
-        try:
-            while True:
-                try:
-                    frame = await track.recv()
-                except MediaStreamError:
-                    logger.debug("audio source %s: track ended", self.name)
-                    return
-                if not isinstance(frame, av.AudioFrame):
-                    continue
-                self.frames_in += 1
-                # Receivers that take relayed Opus already have this sound when it came as Opus.
-                relayed = self.relay.frames_in > 0
-                queues = [q for q in self._queues if not relayed or q in self._decoded_queues]
-                # Receivers restamp what they get, so each needs its own frame object.
-                for i, queue in enumerate(queues):
-                    queue.put(frame if i == 0 else copy_audio_frame(frame))
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            logger.exception("audio source %s: drain loop crashed", self.name)
+        while True:
+            try:
+                frame = await track.recv()
+            except MediaStreamError:
+                logger.debug("audio source %s: track ended", self.name)
+                return
+            if not isinstance(frame, av.AudioFrame):
+                continue
+            self.frames_in += 1
+            # Receivers that take relayed Opus already have this sound when it came as Opus.
+            relayed = self.relay.frames_in > 0
+            queues = [q for q in self._queues if not relayed or q in self._decoded_queues]
+            # Receivers restamp what they get, so each needs its own frame object.
+            for i, queue in enumerate(queues):
+                queue.put(frame if i == 0 else copy_audio_frame(frame))

@@ -11,10 +11,11 @@ from datetime import UTC, datetime
 from aiortc import RTCIceServer
 
 from sfu.errors import JoinRefused
-from sfu.metrics import Metrics
+from sfu.metrics import MediaMetrics
 from sfu.room import BackgroundProvider, SessionRoom
 from sfu.settings import RoomSettings
 from sfu.slate import Slate
+from web.session_metrics import SessionMetrics
 from web.store.records import SessionRecord
 from web.store.store import Store
 from wire import protocol as p
@@ -34,10 +35,12 @@ class RoomRegistry:
         clock: Callable[[], float] | None = None,
         executor: Executor | None = None,
         backgrounds: BackgroundProvider | None = None,
-        metrics: Metrics | None = None,
+        metrics: MediaMetrics | None = None,
+        session_metrics: SessionMetrics | None = None,
     ) -> None:
         self.store = store
         self.metrics = metrics
+        self.session_metrics = session_metrics
         self.settings = settings or RoomSettings()
         self._ice_servers = list(ice_servers or [])
         self._clock = clock or self.settings.clock
@@ -135,6 +138,7 @@ class RoomRegistry:
                         executor=self._executor,
                         backgrounds=self._backgrounds,
                         metrics=self.metrics,
+                        session_metrics=self.session_metrics,
                     )
                     await room.start()
                     self._rooms[session.id] = room

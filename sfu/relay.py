@@ -36,6 +36,7 @@ from typing import Any
 import av
 from aiortc import RTCRtpReceiver
 
+from aio import cancel_and_wait
 from rtc.tap import TappedQueue, tap_receiver
 
 VIDEO_TIME_BASE = fractions.Fraction(1, 90_000)
@@ -215,10 +216,7 @@ class Relay:
         for subscription in list(self._subscriptions):
             subscription.close()
         self._receiver = None
-        requests = list(self._requests)
-        for task in requests:
-            task.cancel()
-        await asyncio.gather(*requests, return_exceptions=True)
+        await cancel_and_wait(*self._requests)
 
     def _on_frame(self, codec: Any, encoded_frame: Any) -> bool:
         """Relay one reassembled frame; returns whether it goes on to the decoder."""

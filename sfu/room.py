@@ -51,11 +51,12 @@ from matcher import (
 from matcher import AttendeeStateChanged as StateChanged
 from sfu.connection import AttendeeConnection
 from sfu.errors import CommandRejected, JoinRefused, NegotiationFailed
-from sfu.metrics import Metrics
+from sfu.metrics import MediaMetrics
 from sfu.participant import Participant
 from sfu.settings import RoomSettings
 from sfu.slate import Slate
 from sfu.video_source import FrameProcessor
+from web.session_metrics import SessionMetrics
 from web.store.records import MatchView, SessionRecord, TicketRecord
 from web.store.store import Store
 from wire import protocol as p
@@ -117,10 +118,12 @@ class SessionRoom:
         clock: Callable[[], float] = time.time,
         executor: Executor | None = None,
         backgrounds: BackgroundProvider | None = None,
-        metrics: Metrics | None = None,
+        metrics: MediaMetrics | None = None,
+        session_metrics: SessionMetrics | None = None,
     ) -> None:
         self.session = session
         self.metrics = metrics
+        self.session_metrics = session_metrics
         self.store = store
         self.settings = settings or RoomSettings()
         self._ice_servers = list(ice_servers or [])
@@ -523,8 +526,8 @@ class SessionRoom:
                 self._notify(event)
             except Exception:
                 logger.exception("session %d: applying %s failed", self.session.id, event.kind)
-            if self.metrics is not None:
-                self.metrics.observe_event(event)
+            if self.session_metrics is not None:
+                self.session_metrics.observe_event(event)
         if not any(isinstance(e, _STORED_EVENTS) for e in events):
             return
         # Rows are written by a room-owned task, chained after the previous one: if the command that

@@ -11,7 +11,7 @@ attendee's clock, the slate), and a jump backwards in RTP time would make the br
 A video source with no effect on it is relayed: its encoded frames go out as they came (`av.Packet`s,
 see `sfu.relay`), with no decode and re-encode. Whenever the source has an effect, and until the relay
 reaches a keyframe if the source is being decoded anyway, the decoded (processed) frames go out
-instead; the sender re-encodes those, starting with a keyframe (`sfu.metrics` makes the encoder do so
+instead; the sender re-encodes those, starting with a keyframe (`sfu.codecs` makes the encoder do so
 after relayed frames).
 """
 
@@ -225,7 +225,7 @@ class SwitchableAudioTrack(_SwitchableTrack):
 
     With `relay_enabled` (the attendee receives Opus), the source's Opus frames go out as they came;
     silence, and audio that came in another codec, are encoded by the sender. Both carry this track's
-    timestamps (see `sfu.metrics`), so they can follow one another in any order.
+    timestamps (see `sfu.codecs`), so they can follow one another in any order.
     """
 
     kind = "audio"

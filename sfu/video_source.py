@@ -25,6 +25,7 @@ from typing import Protocol
 import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
+from aio import cancel_and_wait, logged_task
 from rtc.latest_frame import LatestFrameSlot, SlotClosed
 from sfu.relay import Relay
 
@@ -79,7 +80,7 @@ class VideoSource:
             return
         await self._stop_drain()
         self._track = track
-        self._drain_task = asyncio.create_task(self._drain(track), name=f"sfu-video-drain-{self.name}")
+        self._drain_task = logged_task(self._drain(track), name=f"sfu-video-drain-{self.name}", log=logger)
 
     async def detach(self) -> None:
         """Stop reading the current track (the peer connection went away); receivers keep the last frame."""
@@ -93,7 +94,9 @@ class VideoSource:
         self._processor = processor
         self._update_decoding()
         if processor is not None and self._process_task is None:
-            self._process_task = asyncio.create_task(self._process(), name=f"sfu-video-process-{self.name}")
+            self._process_task = logged_task(
+                self._process(), name=f"sfu-video-process-{self.name}", log=logger
+            )
 
     @property
     def processor(self) -> FrameProcessor | None:
@@ -133,18 +136,14 @@ class VideoSource:
         await self._stop_drain()
         self._track = None
         task, self._process_task = self._process_task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await cancel_and_wait(task)
         self._raw.close()
         self.output.close()
         await self.relay.close()
 
     async def _stop_drain(self) -> None:
         task, self._drain_task = self._drain_task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await cancel_and_wait(task)
 
     async def _drain(self, track: MediaStreamTrack) -> None:
         try:
@@ -162,12 +161,8 @@ class VideoSource:
                     self.output.put(frame)
                 else:
                     self._raw.put(frame)
-        except asyncio.CancelledError:
-            raise
         except SlotClosed:
             return
-        except Exception:
-            logger.exception("video source %s: drain loop crashed", self.name)
 
     async def _process(self) -> None:
         loop = asyncio.get_running_loop()
@@ -211,9 +206,5 @@ class VideoSource:
                 self.frames_processed += 1
                 if not self.output.closed:
                     self.output.put(out)
-        except asyncio.CancelledError:
-            raise
         except SlotClosed:
             return
-        except Exception:
-            logger.exception("video source %s: process loop crashed", self.name)

@@ -15,7 +15,7 @@ from web.config import Config, MiB
 from web.keys import CONFIG_KEY, MEDIA_FILES_KEY, METRICS_REGISTRY_KEY, STORE_KEY
 from web.media_files import MediaFiles
 from web.middleware import RequestMetrics, error_middleware, security_headers
-from web.pages import add_metrics_route
+from web.pages import setup_metrics
 from web.rooms import setup_rooms
 from web.routes import add_routes
 from web.store import Store
@@ -36,8 +36,8 @@ def create_app(config: Config) -> web.Application:
     app[MEDIA_FILES_KEY] = MediaFiles(config.media_dir)
     app.cleanup_ctx.append(_store_ctx)
     add_routes(app)
+    setup_metrics(app)
     setup_rooms(app)
-    add_metrics_route(app)
     return app
 
 

@@ -8,8 +8,10 @@ from prometheus_client import CollectorRegistry
 from sfu.interface import MediaPlane
 from web.config import Config
 from web.media_files import MediaFiles
+from web.process_metrics import ProcessMetrics
 from web.room.registry import RoomRegistry
 from web.room.settings import RoomSettings
+from web.session_metrics import SessionMetrics
 from web.store import Store
 
 CONFIG_KEY = web.AppKey("config", Config)
@@ -20,3 +22,6 @@ METRICS_REGISTRY_KEY = web.AppKey("metrics_registry", CollectorRegistry)
 MEDIA_PLANE_KEY = web.AppKey("media_plane", MediaPlane)
 ROOMS_KEY = web.AppKey("rooms", RoomRegistry)
 ROOM_SETTINGS_KEY = web.AppKey("room_settings", RoomSettings)
+# On the registry above, set by `web.pages.setup_metrics`.
+SESSION_METRICS_KEY = web.AppKey("session_metrics", SessionMetrics)
+PROCESS_METRICS_KEY = web.AppKey("process_metrics", ProcessMetrics)

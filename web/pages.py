@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from aio import LoopMonitor
 from web.errors import NotFound
-from web.keys import MEDIA_FILES_KEY, METRICS_REGISTRY_KEY, STORE_KEY
+from web.keys import (
+    MEDIA_FILES_KEY,
+    METRICS_REGISTRY_KEY,
+    PROCESS_METRICS_KEY,
+    SESSION_METRICS_KEY,
+    STORE_KEY,
+)
 from web.media_files import MediaFiles
+from web.process_metrics import ProcessMetrics
 from web.route import Handler
 from web.schemas import HealthOut
+from web.session_metrics import SessionMetrics
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +77,7 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
+    """`GET /metrics`: every metric on the app's registry, in the Prometheus text format."""
     body = generate_latest(request.app[METRICS_REGISTRY_KEY])
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
@@ -83,9 +94,23 @@ def add_page_routes(app: web.Application) -> None:
     app.router.add_get("/healthz", healthz, name="healthz")
 
 
-def add_metrics_route(app: web.Application) -> None:
-    """`GET /metrics` from the app's registry, unless the media plane already serves it."""
-    if "metrics" not in app.router.named_resources() and not any(
-        r.canonical == "/metrics" for r in app.router.resources()
-    ):
-        app.router.add_get("/metrics", metrics, name="metrics")
+def setup_metrics(app: web.Application) -> SessionMetrics:
+    """Give `app` its session and process metrics on its registry (`METRICS_REGISTRY_KEY`, where the HTTP
+    request metrics are too, and the media plane adds its own), `GET /metrics` serving all of them, and
+    the event-loop monitor for the app's lifetime. Call before the media plane's setup."""
+    registry = app[METRICS_REGISTRY_KEY]
+    session_metrics = SessionMetrics(registry)
+    app[SESSION_METRICS_KEY] = session_metrics
+    app[PROCESS_METRICS_KEY] = ProcessMetrics(registry)
+    app.router.add_get("/metrics", metrics, name="metrics")
+    app.cleanup_ctx.append(_loop_monitor_ctx)
+    return session_metrics
+
+
+async def _loop_monitor_ctx(app: web.Application) -> AsyncIterator[None]:
+    monitor = LoopMonitor(app[PROCESS_METRICS_KEY].observe_loop, name="speedmeet-loop-lag")
+    monitor.start()
+    try:
+        yield
+    finally:
+        await monitor.stop()

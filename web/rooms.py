@@ -20,6 +20,7 @@ from web.keys import (
     METRICS_REGISTRY_KEY,
     ROOM_SETTINGS_KEY,
     ROOMS_KEY,
+    SESSION_METRICS_KEY,
     STORE_KEY,
 )
 from web.room.registry import RoomRegistry
@@ -70,7 +71,9 @@ async def _rooms_ctx(app: web.Application) -> AsyncIterator[None]:
         app[MEDIA_PLANE_KEY],
         ice_servers=ice_servers(app),
         settings=app[ROOM_SETTINGS_KEY],
+        metrics=app[SESSION_METRICS_KEY],
     )
+    app[SESSION_METRICS_KEY].count_attendees_in(registry.rooms)
     app[ROOMS_KEY] = registry
     try:
         yield

@@ -1,5 +1,7 @@
 import asyncio
+import gc
 import logging
+import warnings
 
 import pytest
 
@@ -72,6 +74,23 @@ async def test_logged_task_returns_the_result() -> None:
         return 7
 
     assert await logged_task(seven(), name="seven") == 7
+
+
+async def test_a_logged_task_cancelled_before_it_ran_leaves_no_unawaited_coroutine() -> None:
+    ran = False
+
+    async def body() -> None:
+        nonlocal ran
+        ran = True
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        task = logged_task(body(), name="never-ran")
+        await cancel_and_wait(task)
+        del task
+        gc.collect()
+    assert not ran
+    assert not [w for w in caught if "never awaited" in str(w.message)]
 
 
 def test_log_crash_logs_and_goes_on(caplog: pytest.LogCaptureFixture) -> None:

@@ -1,28 +1,22 @@
 """Helpers shared by the effects tests: a real person (scikit-image's astronaut) moving across frames, the
-regions of the frame that are surely person or surely background, picture-quality measures, and a video
-track that plays the frames like a camera."""
+regions of the frame that are surely person or surely background, and picture-quality measures."""
 
 from __future__ import annotations
 
-import asyncio
-import fractions
 import functools
 import math
 import struct
 import zlib
 from contextlib import ExitStack
 
-import av
 import cv2
 import numpy as np
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from effects import SegmenterPool
 
 WIDTH = 640
 HEIGHT = 480
 _SIDE = 680  # the square astronaut is scaled to this, leaving room to move the 640x480 window
-VIDEO_TIME_BASE = fractions.Fraction(1, 90_000)
 
 # Boxes (x0, y0, x1, y1) in frame coordinates that stay inside the person / the background in every frame
 # of the clip (checked against the segmentation in test_segmenter.py). The window sways by up to 18 px
@@ -101,33 +95,3 @@ def png_header_only(width: int, height: int) -> bytes:
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b"")
-
-
-class AstronautTrack(MediaStreamTrack):
-    """A camera-like source: `count` yuv420p frames of the moving astronaut, 90 kHz timestamps, paced at
-    `fps` (None: as fast as the reader takes them), then the track ends."""
-
-    kind = "video"
-
-    def __init__(self, count: int, fps: float | None = 30.0) -> None:
-        super().__init__()
-        self.count = count
-        self.fps = fps
-        self.sent = 0
-        self.frames = [av.VideoFrame.from_ndarray(astronaut_i420(i), format="yuv420p") for i in range(4)]
-
-    async def recv(self) -> av.VideoFrame:
-        if self.readyState != "live" or self.sent >= self.count:
-            self.stop()
-            raise MediaStreamError
-        if self.fps is not None:
-            await asyncio.sleep(1.0 / self.fps)
-        else:
-            await asyncio.sleep(0)
-        frame = av.VideoFrame.from_ndarray(
-            self.frames[self.sent % len(self.frames)].to_ndarray(), format="yuv420p"
-        )
-        frame.pts = self.sent * 3000
-        frame.time_base = VIDEO_TIME_BASE
-        self.sent += 1
-        return frame

@@ -10,16 +10,16 @@ import numpy as np
 from aiortc import RTCConfiguration, RTCPeerConnection
 from aiortc.mediastreams import MediaStreamTrack
 
-from loadtest.arrival import arrival
-from loadtest.arrival import install as install_arrival_stamps
+from loadtest.arrival import ARRIVAL_STAMPS, arrival
 from loadtest.clip import EncodedClip
 from loadtest.stamp import read_stamp
 from loadtest.tracks import EncodedVideoTrack
+from rtc import patches
 
 
 async def test_decoded_frames_carry_their_decode_time(clip: EncodedClip) -> None:
-    install_arrival_stamps()
-    install_arrival_stamps()  # idempotent
+    patches.install(ARRIVAL_STAMPS)
+    patches.install(ARRIVAL_STAMPS)  # idempotent
     config = RTCConfiguration(iceServers=[])
     sender, receiver = RTCPeerConnection(config), RTCPeerConnection(config)
     got: list[tuple[av.VideoFrame, float]] = []

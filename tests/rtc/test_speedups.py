@@ -1,5 +1,5 @@
-"""The numpy audio level and the integer clock give exactly aiortc's values, and install() puts them where
-aiortc looks."""
+"""The numpy audio level and the integer clock give exactly aiortc's values, and installing SPEEDUPS puts
+them where aiortc looks."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from aiortc import clock, rtp
 
+from rtc import patches
 from rtc.speedups import (
     aiortc_audio_level_dbov,
     aiortc_current_ms,
@@ -18,7 +19,6 @@ from rtc.speedups import (
     compute_audio_level_dbov,
     current_ms,
     current_ntp_time,
-    install,
     ms_from_unix_us,
     ntp_time_from_unix_us,
 )
@@ -49,8 +49,8 @@ def test_full_scale_and_silence() -> None:
 
 
 def test_install_replaces_aiortcs_functions_once() -> None:
-    install()
-    install()
+    patches.install(patches.SPEEDUPS)
+    patches.install(patches.SPEEDUPS)
     assert rtp.compute_audio_level_dbov is compute_audio_level_dbov
     assert clock.current_ntp_time is current_ntp_time
     assert clock.current_ms is current_ms

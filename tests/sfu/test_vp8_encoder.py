@@ -10,7 +10,8 @@ from aiortc.codecs.vpx import Vp8Encoder as AiortcVp8Encoder
 from aiortc.jitterbuffer import JitterFrame
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 
-from sfu.metrics import _TimedEncoder, install_codecs
+from rtc import patches
+from sfu.codecs import SERVER_CODECS, TimedEncoder
 from sfu.relay import is_vp8_keyframe
 from sfu.vp8_encoder import Vp8Encoder
 from tests.media import astronaut_frame
@@ -115,14 +116,14 @@ def test_other_pixel_formats_are_converted(received: list[av.VideoFrame]) -> Non
 
 
 def test_aiortc_senders_use_it_for_vp8_only() -> None:
-    install_codecs()
+    patches.install(SERVER_CODECS)
     import aiortc.rtcrtpsender as sender_module
 
     vp8 = sender_module.get_encoder(RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000))
     h264 = sender_module.get_encoder(RTCRtpCodecParameters(mimeType="video/H264", clockRate=90000))
     # Inside the codec timing's wrapper.
-    assert isinstance(vp8, _TimedEncoder) and isinstance(vp8._inner, Vp8Encoder)
-    assert isinstance(h264, _TimedEncoder) and not isinstance(h264._inner, Vp8Encoder)
+    assert isinstance(vp8, TimedEncoder) and isinstance(vp8._inner, Vp8Encoder)
+    assert isinstance(h264, TimedEncoder) and not isinstance(h264._inner, Vp8Encoder)
 
 
 def test_an_audio_frame_is_refused() -> None:
