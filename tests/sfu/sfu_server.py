@@ -14,11 +14,10 @@ from pathlib import Path
 from aiohttp import web
 
 from loadtest.synthetic_peer import SyntheticPeer
-from sfu.keys import ROOMS_KEY, SETTINGS_KEY
-from sfu.registry import RoomRegistry
 from web.app import create_app
 from web.config import Config
-from web.keys import STORE_KEY
+from web.keys import ROOM_SETTINGS_KEY, ROOMS_KEY, STORE_KEY
+from web.room.registry import RoomRegistry
 from web.store import EventInput, SessionInput, Store, TicketInput
 from web.store.records import SessionRecord, TicketRecord
 
@@ -70,7 +69,7 @@ async def start_server(
         data_dir=data_dir, port=0, admin_token_file=data_dir / "admin-token", database_url=database_url
     )
     app = create_app(config)
-    app[SETTINGS_KEY] = replace(app[SETTINGS_KEY], clock=clock, **settings)  # type: ignore[arg-type]
+    app[ROOM_SETTINGS_KEY] = replace(app[ROOM_SETTINGS_KEY], clock=clock, **settings)  # type: ignore[arg-type]
     runner = web.AppRunner(app, shutdown_timeout=2.0)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

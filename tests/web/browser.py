@@ -27,11 +27,10 @@ from aiohttp import web
 from PIL import Image
 from playwright.async_api import Browser, BrowserContext, Page, Playwright, async_playwright, expect
 
-from sfu.keys import SETTINGS_KEY
-from sfu.settings import RoomSettings
 from web.app import create_app
 from web.config import Config
-from web.keys import STORE_KEY
+from web.keys import ROOM_SETTINGS_KEY, STORE_KEY
+from web.room.settings import RoomSettings
 from web.store import Store
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -145,7 +144,7 @@ async def live_server(data_dir: Path, settings: RoomSettings | None = None) -> A
     config = Config(host="127.0.0.1", port=0, data_dir=data_dir, admin_token_file=token_file)
     app = create_app(config)
     if settings is not None:
-        app[SETTINGS_KEY] = settings
+        app[ROOM_SETTINGS_KEY] = settings
     runner = web.AppRunner(app)
     await runner.setup()
     try:

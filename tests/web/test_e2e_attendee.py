@@ -20,7 +20,6 @@ import pytest
 from PIL import Image
 from playwright.async_api import Browser, Locator, Page, Playwright, expect
 
-from sfu.settings import RoomSettings
 from tests.media import VARIANTS, astronaut_frame, closest_variant, laplacian_variance, write_astronaut_y4m
 from tests.web.browser import (
     LiveServer,
@@ -36,6 +35,7 @@ from tests.web.browser import (
     video_stats,
     wait_for_video_frames,
 )
+from web.room.settings import RoomSettings
 from web.store import EventInput, SessionInput, TicketInput
 from web.store.records import SessionRecord, TicketRecord
 
