@@ -24,8 +24,8 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aio import cancel_and_wait
 from rtc.peer_connection import close_peer_connection
 from sfu.interface import (
-    AnswerOffer,
     Answered,
+    AnswerOffer,
     Command,
     EventListener,
     MediaError,
@@ -110,7 +110,8 @@ class ToneTrack(MediaStreamTrack):
         t = (np.arange(AUDIO_SAMPLES) + self._sent) / AUDIO_RATE
         mono = (8000 * np.sin(2 * np.pi * self._hz * t)).astype(np.int16)
         frame = av.AudioFrame.from_ndarray(np.repeat(mono, 2).reshape(1, -1), format="s16", layout="stereo")
-        frame.sample_rate, frame.pts, frame.time_base = AUDIO_RATE, self._sent, fractions.Fraction(1, AUDIO_RATE)
+        frame.sample_rate, frame.pts = AUDIO_RATE, self._sent
+        frame.time_base = fractions.Fraction(1, AUDIO_RATE)
         self._sent += AUDIO_SAMPLES
         return frame
 
@@ -244,7 +245,9 @@ class MediaClient:
             self.video, lambda: self.video_frames, lambda s: s.is_colour(rgb, tolerance), within, self.name
         )
 
-    async def wait_for_audio(self, predicate: Callable[[AudioSample], bool], within: float = 10.0) -> AudioSample:
+    async def wait_for_audio(
+        self, predicate: Callable[[AudioSample], bool], within: float = 10.0
+    ) -> AudioSample:
         return await _wait(self.audio, lambda: self.audio_frames, predicate, within, self.name)
 
     async def wait_for_tone(self, hz: float, tolerance: float = 60.0, within: float = 10.0) -> AudioSample:
@@ -320,6 +323,10 @@ class EventLog:
 
     def of(self, type_: type[S]) -> list[S]:
         return [event for event in self.events if isinstance(event, type_)]
+
+    async def wait_for_event(self, event: MediaEvent, within: float = 10.0) -> None:
+        """Until `event` (an equal one) has been sent."""
+        await self.wait_for(lambda sent: sent == event, within)
 
     async def wait_for(self, predicate: Callable[[MediaEvent], bool], within: float = 10.0) -> MediaEvent:
         loop = asyncio.get_running_loop()

@@ -81,9 +81,9 @@ async def test_a_new_peer_gets_the_slate_and_silence_then_its_partner(
     assert b.video_out is not None and b.video_out.source is None  # b still waits: the slate
     await cb.wait_for_colour(slate_colour(), tolerance=20)
 
-    await events.wait_for(lambda e: e == PeerStateChanged(peer="p0", state="connected"))
+    await events.wait_for_event(PeerStateChanged(peer="p0", state="connected"))
     for kind in ("audio", "video"):
-        await events.wait_for(lambda e, kind=kind: e == FirstFrame(peer="p0", kind=kind))  # type: ignore[misc]
+        await events.wait_for_event(FirstFrame(peer="p0", kind=kind))
     assert a.video_frames_in > 0 and a.video_frames_out > 0
 
 
