@@ -4,6 +4,8 @@ its JSON form, with real aiortc attendees on 127.0.0.1."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -446,3 +448,12 @@ async def test_audio_is_relayed_and_not_decoded_and_silence_follows_when_the_par
     await ok(media, Route(peer="p1", to="partner", partner="p2"))
     await b.wait_for_tone(TONES[2])
     assert to_b.relaying
+
+
+def test_the_media_plane_loads_nothing_of_the_control_plane() -> None:
+    code = (
+        "import sys, sfu.media_plane; "
+        "loaded = {'web', 'sqlalchemy', 'alembic'} & {name.split('.')[0] for name in sys.modules}; "
+        "assert not loaded, loaded"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60, cwd=Path(__file__).parents[2])
