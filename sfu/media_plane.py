@@ -161,7 +161,14 @@ class LocalMediaPlane:
         task = asyncio.create_task(self._carry_out(command), name=f"sfu-media-{command.type}")
         self._commands.add(task)
         task.add_done_callback(self._commands.discard)
-        return await asyncio.shield(task)
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            caller = asyncio.current_task()
+            if task.cancelled() and (caller is None or not caller.cancelling()):
+                # stop() ended the command, not the caller's own cancellation.
+                return Refused(code="internal", message="The media plane stopped")
+            raise
 
     # --- for the server's own figures and tests ---------------------------------------------------
 

@@ -373,6 +373,23 @@ async def test_a_command_whose_caller_stops_waiting_is_still_carried_out(
     await wait_until(lambda: peer.offers_answered == 1, within=5, what="the offer answered")
 
 
+async def test_a_command_still_running_at_stop_is_answered_with_a_refusal() -> None:
+    plane = LocalMediaPlane(ice_servers=[])
+    await plane.start()
+    media = JsonMediaPlane(plane)
+    await ok(media, AddPeer(peer="p0"))
+    client = MediaClient("c0", COLOURS[0], TONES[0], media.answerer("p0"))
+    try:
+        sdp = await client.offer()
+        answering = asyncio.create_task(media.request(AnswerOffer(peer="p0", sdp=sdp)))
+        await asyncio.sleep(0)  # under way: gathering its candidates
+        await plane.stop()
+        assert await answering == Refused(code="internal", message="The media plane stopped")
+    finally:
+        await client.close()
+        await plane.stop()
+
+
 async def test_stop_closes_every_peer_and_refuses_later_commands(tmp_path: Path) -> None:
     plane = LocalMediaPlane(ice_servers=[], image_path=lambda name: None, preload_effects=False)
     assert await plane.request(AddPeer(peer="early")) == Refused(
