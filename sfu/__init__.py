@@ -1,3 +1,6 @@
-"""The media plane: aiortc peer connections, tracks, the relay, codecs and the effects adapter, driven by
-the control plane only through the media interface (`sfu.interface`, docs/media.md). Importing the
-package loads nothing: the control plane imports `sfu.interface` without pulling in aiortc."""
+"""The media plane: attendees' WebRTC media terminated with aiortc, relayed or processed (virtual
+backgrounds) and sent on to their partner.
+
+The control plane drives it only through the media interface (`sfu.interface`, documented in
+docs/media.md): `sfu.media_plane.LocalMediaPlane` carries out its commands in this process. Importing
+this package loads nothing: the control plane imports `sfu.interface` without pulling in aiortc."""

@@ -89,7 +89,14 @@ class SetBackground(_Model):
     type: Literal["set_background"] = "set_background"
     peer: PeerId
     background: Background = Field(default_factory=NoBackground)
-    image: str | None = Field(default=None, max_length=255, pattern=r"^[A-Za-z0-9_.-]+$")
+    # A bare file name: no folders, and no leading dot (".", ".." or a hidden file).
+    image: str | None = Field(default=None, max_length=255, pattern=r"^[A-Za-z0-9_-][A-Za-z0-9_.-]*$")
+
+    @model_validator(mode="after")
+    def _image_with_an_image_background(self) -> SetBackground:
+        if self.image is not None and self.background.kind != "image":
+            raise ValueError("an image file is named only for an image background")
+        return self
 
 
 class ClosePeerConnection(_Model):

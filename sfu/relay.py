@@ -166,15 +166,25 @@ class Relay:
     def subscriptions(self) -> int:
         return len(self._subscriptions)
 
-    def tap(self, receiver: RTCRtpReceiver) -> None:
+    def tap(self, receiver: RTCRtpReceiver, on_frame: Callable[[], None] | None = None) -> None:
         """Look at the encoded frames `receiver` reassembles from now on. Call before the peer
-        connection starts receiving (before `setLocalDescription` of the answer)."""
-        tap_receiver(receiver, self.decoder_queue())
+        connection starts receiving (before it connects). `on_frame()` is called for every complete
+        frame the receiver hands on, whatever its codec (on the event loop)."""
+        tap_receiver(receiver, self.decoder_queue(on_frame))
         self._receiver = receiver
 
-    def decoder_queue(self) -> TappedQueue:
+    def decoder_queue(self, on_frame: Callable[[], None] | None = None) -> TappedQueue:
         """A new decoder queue that feeds this relay (`tap()` puts one into the receiver)."""
-        self._decoder_queue = TappedQueue(self._on_frame)
+        if on_frame is None:
+            self._decoder_queue = TappedQueue(self._on_frame)
+        else:
+            relay_frame = self._on_frame
+
+            def tap(codec: Any, encoded_frame: Any) -> bool:
+                on_frame()
+                return relay_frame(codec, encoded_frame)
+
+            self._decoder_queue = TappedQueue(tap)
         return self._decoder_queue
 
     def subscribe(self) -> RelaySubscription:

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from aiohttp import web
-from sfu.media_plane import LocalMediaPlane
 
+from sfu.media_plane import LocalMediaPlane
 from sfu.metrics import MediaMetrics
 from web.keys import (
     CONFIG_KEY,

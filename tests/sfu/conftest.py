@@ -1,18 +1,26 @@
-"""Fixtures for the sfu tests: a real server (see sfu_server.py) and synthetic peers on it."""
+"""Fixtures for the sfu tests: a real server (see sfu_server.py) and synthetic peers on it.
+
+The server is imported when a test asks for it, so the media plane's own tests (which need no server)
+collect on their own."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from sfu_server import COLOURS, TONES, PeerFactory, Server, ShiftedClock, seed, start_server
 
-from loadtest.synthetic_peer import SyntheticPeer
+if TYPE_CHECKING:
+    from sfu_server import PeerFactory, Server, ShiftedClock
+
+    from loadtest.synthetic_peer import SyntheticPeer
 
 
 @pytest.fixture
 def clock() -> ShiftedClock:
+    from sfu_server import ShiftedClock
+
     return ShiftedClock()
 
 
@@ -22,6 +30,8 @@ async def server(
 ) -> AsyncIterator[Server]:
     """A seeded server on SQLite; a test parametrized with `server` "postgresql" (indirect) gets one on
     a fresh PostgreSQL database instead."""
+    from sfu_server import seed, start_server
+
     database_url = ""
     if getattr(request, "param", "sqlite") == "postgresql":
         database_url = await request.getfixturevalue("postgres_server").database()
@@ -38,6 +48,10 @@ async def server(
 @pytest.fixture
 async def peers(server: Server) -> AsyncIterator[PeerFactory]:
     """`await peers(i)`: a connected synthetic peer for ticket i, with its own colour and tone."""
+    from sfu_server import COLOURS, TONES
+
+    from loadtest.synthetic_peer import SyntheticPeer
+
     made: list[SyntheticPeer] = []
 
     async def make(index: int, *, connect: bool = True, **kwargs: object) -> SyntheticPeer:

@@ -1,102 +1,121 @@
-"""Virtual backgrounds through the media plane: applied on the server, only while someone watches."""
+"""Background settings turned into per-peer effect processors: image files found through `image_path`,
+every unusable background refused with BackgroundUnavailable, the models preloaded on request."""
 
 from __future__ import annotations
 
-import asyncio
-import io
+import fractions
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
+import av
+import numpy as np
+import pytest
 from PIL import Image
-from sfu_server import COLOURS, PeerFactory, Server
 from sfu_testing import wait_until
 
-from sfu.backgrounds import Backgrounds
-from web.keys import MEDIA_FILES_KEY
-from web.store import AssetInput
+from sfu.backgrounds import Backgrounds, BackgroundUnavailable
 from wire import protocol as p
 
 GREEN = (0, 200, 0)
+GREY = (128, 128, 128)
 
 
-async def test_colour_background_reaches_the_partner_and_can_be_switched_off(
-    server: Server, peers: PeerFactory
+def frame(rgb: tuple[int, int, int] = GREY) -> av.VideoFrame:
+    """A 160x120 picture with nobody in it."""
+    image = np.empty((120, 160, 3), dtype=np.uint8)
+    image[:] = rgb
+    out = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(format="yuv420p")
+    out.pts, out.time_base = 0, fractions.Fraction(1, 90_000)
+    return out
+
+
+def colour_of(picture: av.VideoFrame) -> tuple[int, int, int]:
+    median = np.median(picture.to_ndarray(format="rgb24").reshape(-1, 3), axis=0)
+    return int(median[0]), int(median[1]), int(median[2])
+
+
+def close_to(rgb: tuple[int, int, int], expected: tuple[int, int, int], tolerance: int = 25) -> bool:
+    return max(abs(a - b) for a, b in zip(rgb, expected, strict=True)) <= tolerance
+
+
+@pytest.fixture
+async def backgrounds(tmp_path: Path) -> AsyncIterator[Backgrounds]:
+    def image_path(name: str) -> Path | None:
+        path = tmp_path / name
+        return path if path.is_file() else None
+
+    executor = ThreadPoolExecutor(2, thread_name_prefix="test-effects")
+    made = Backgrounds(image_path, executor=executor)
+    try:
+        yield made
+    finally:
+        await made.close()
+        await made.close()  # safe twice
+        executor.shutdown(wait=True)
+
+
+def write_png(folder: Path, name: str, rgb: tuple[int, int, int]) -> str:
+    Image.new("RGB", (64, 48), rgb).save(folder / name, format="PNG")
+    return name
+
+
+async def test_no_background_needs_no_processor(backgrounds: Backgrounds) -> None:
+    assert await backgrounds.processor_for("a", p.NoBackground()) is None
+    assert backgrounds.active == 0
+
+
+async def test_a_colour_background_replaces_an_empty_picture_and_each_peer_has_its_own_processor(
+    backgrounds: Backgrounds,
 ) -> None:
-    a, b = await peers(0), await peers(1)
-    await a.ready()
-    await b.ready()
-    await b.wait_for("matched")
-    await b.wait_for_colour(COLOURS[0])
-    # The synthetic camera shows no person: with a colour background the whole picture becomes it.
-    await a.set_background(p.ColorBackground(rgb=GREEN))
-    ack = await a.wait_for("background")
-    assert isinstance(ack, p.BackgroundSet) and ack.background == p.ColorBackground(rgb=GREEN)
-    await b.wait_for_colour(GREEN)
-    await a.set_background(p.NoBackground())
-    await a.wait_for("background")
-    await b.wait_for_colour(COLOURS[0])
+    processor = await backgrounds.processor_for("a", p.ColorBackground(rgb=GREEN))
+    assert processor is not None
+    assert close_to(colour_of(processor.process(frame())), GREEN)
+    blur = await backgrounds.processor_for("b", p.BlurBackground(strength=0.8))
+    assert blur is not None and close_to(colour_of(blur.process(frame())), GREY)
+    assert backgrounds.active == 2
+    # Switching a peer's background keeps its processor (and its mask smoothing).
+    assert await backgrounds.processor_for("a", p.NoBackground()) is None
+    assert backgrounds.active == 2
+    backgrounds.release("a")
+    backgrounds.release("a")
+    assert backgrounds.active == 1
 
 
-async def test_background_costs_nothing_while_nobody_receives_the_video(
-    server: Server, peers: PeerFactory
+async def test_an_image_background_is_read_through_image_path(
+    backgrounds: Backgrounds, tmp_path: Path
 ) -> None:
-    a = await peers(0)
-    await a.set_background(p.BlurBackground(strength=0.7))
-    await a.wait_for("background")
-    room = server.rooms.get(server.session_id)
-    assert room is not None
-    source = room.participants[str(server.tickets[0].id)].video
-    await wait_until(lambda: source.frames_in > 10, within=5, what="incoming frames")
-    await asyncio.sleep(0.3)
-    assert source.frames_processed == 0  # idle, no preview: nobody receives this video
-
-    await a.preview(True)  # the settings panel opens: now they watch themselves
-    await a.wait_for("background")
-    await wait_until(lambda: source.frames_processed > 5, within=10, what="processed frames")
-    await a.wait_for_colour(COLOURS[0], tolerance=60)
+    name = write_png(tmp_path, "beach.png", (250, 250, 0))
+    processor = await backgrounds.processor_for("a", p.ImageBackground(asset_id=7), name)
+    assert processor is not None
+    assert close_to(colour_of(processor.process(frame())), (250, 250, 0))
+    # Decoded once: the cache serves it while the file is gone.
+    (tmp_path / name).unlink()
+    assert await backgrounds.processor_for("b", p.ImageBackground(asset_id=7), name) is not None
 
 
-def png(rgb: tuple[int, int, int]) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (64, 48), rgb).save(buffer, format="PNG")
-    return buffer.getvalue()
+async def test_unusable_backgrounds_are_refused(backgrounds: Backgrounds, tmp_path: Path) -> None:
+    (tmp_path / "broken.png").write_bytes(b"not a picture")
+    for image, message in (
+        (None, "needs its image file"),
+        ("missing.png", "file is missing"),
+        ("broken.png", "cannot be used"),
+    ):
+        with pytest.raises(BackgroundUnavailable, match=message) as refused:
+            await backgrounds.processor_for("a", p.ImageBackground(asset_id=1), image)
+        assert str(tmp_path) not in str(refused.value)  # no paths in what the attendee may read
+    assert backgrounds.active == 0
 
 
-async def add_image(server: Server, ticket_id: int | None, rgb: tuple[int, int, int]) -> int:
-    loop = asyncio.get_running_loop()
-    filename = await loop.run_in_executor(None, server.app[MEDIA_FILES_KEY].write, png(rgb), "png")
-    asset = await server.store.add_asset(
-        AssetInput(
-            event_id=server.event_id,
-            ticket_id=ticket_id,
-            purpose="background",
-            kind="image",
-            content_type="image/png",
-            filename=filename,
-            size_bytes=100,
-            width=64,
-            height=48,
-        )
-    )
-    return asset.id
+async def test_after_close_nothing_more_is_made(backgrounds: Backgrounds) -> None:
+    await backgrounds.close()
+    with pytest.raises(BackgroundUnavailable):
+        await backgrounds.processor_for("a", p.BlurBackground())
 
 
-async def test_image_backgrounds_of_the_event_or_ones_own_only(server: Server, peers: PeerFactory) -> None:
-    a = await peers(0)
-    theirs = await add_image(server, server.tickets[1].id, (0, 0, 250))
-    organisers = await add_image(server, None, (250, 250, 0))
-    for asset_id in (theirs, 9999):
-        await a.set_background(p.ImageBackground(asset_id=asset_id), preview=True)
-        error = await a.wait_for("error")
-        assert isinstance(error, p.Error) and error.code == "invalid_command"
-        assert "Background not available" in error.message
-    await a.set_background(p.ImageBackground(asset_id=organisers), preview=True)
-    ack = await a.wait_for("background")
-    assert isinstance(ack, p.BackgroundSet) and ack.preview
-    await a.wait_for_colour((250, 250, 0), tolerance=50)
-
-
-async def test_the_models_are_loaded_at_start_not_when_the_first_attendee_picks_a_background(
-    server: Server,
+async def test_the_models_load_at_start_not_when_the_first_attendee_picks_a_background(
+    backgrounds: Backgrounds,
 ) -> None:
-    backgrounds = server.rooms.backgrounds
-    assert isinstance(backgrounds, Backgrounds)
-    await wait_until(lambda: backgrounds.models_loaded == 2, within=30, what="models preloaded")
+    assert backgrounds.models_loaded == 0
+    backgrounds.start()
+    await wait_until(lambda: backgrounds.models_loaded == 2, within=60, what="models preloaded")
