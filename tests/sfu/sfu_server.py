@@ -14,9 +14,10 @@ from pathlib import Path
 from aiohttp import web
 
 from loadtest.synthetic_peer import SyntheticPeer
+from sfu.media_plane import LocalMediaPlane
 from web.app import create_app
 from web.config import Config
-from web.keys import ROOM_SETTINGS_KEY, ROOMS_KEY, STORE_KEY
+from web.keys import MEDIA_PLANE_KEY, ROOM_SETTINGS_KEY, ROOMS_KEY, STORE_KEY
 from web.room.registry import RoomRegistry
 from web.store import EventInput, SessionInput, Store, TicketInput
 from web.store.records import SessionRecord, TicketRecord
@@ -54,6 +55,12 @@ class Server:
     @property
     def rooms(self) -> RoomRegistry:
         return self.app[ROOMS_KEY]
+
+    @property
+    def media(self) -> LocalMediaPlane:
+        plane = self.app[MEDIA_PLANE_KEY]
+        assert isinstance(plane, LocalMediaPlane)
+        return plane
 
     @property
     def session_id(self) -> int:

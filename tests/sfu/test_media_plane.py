@@ -14,6 +14,7 @@ import av
 import pytest
 from media_client import COLOURS, TONES, EventLog, JsonMediaPlane, MediaClient, slate_colour
 from PIL import Image
+from prometheus_client import CollectorRegistry
 from sfu_testing import wait_until
 
 from sfu.interface import (
@@ -36,6 +37,7 @@ from sfu.interface import (
     Stats,
 )
 from sfu.media_plane import LocalMediaPlane
+from sfu.metrics import MediaMetrics
 from sfu.video_source import FrameProcessor
 from wire import protocol as p
 
@@ -43,10 +45,11 @@ GREEN = (0, 200, 0)
 Clients = Callable[..., Awaitable[MediaClient]]
 
 
-class EffectThreads:
-    """Media metrics stand-in: records the thread every effect frame ran on."""
+class EffectThreads(MediaMetrics):
+    """Media metrics that also record the thread every effect frame ran on."""
 
     def __init__(self) -> None:
+        super().__init__(CollectorRegistry())
         self.threads: set[str] = set()
 
     def timed(self, processor: FrameProcessor) -> FrameProcessor:

@@ -12,6 +12,7 @@ from sfu_server import COLOURS, TONES, PeerFactory, Server
 from sfu_testing import eventually
 
 from loadtest.synthetic_peer import PeerError, SyntheticPeer
+from sfu.interface import GetStats
 from wire import protocol as p
 
 SLATE_SIZE = (640, 360)
@@ -51,9 +52,9 @@ async def test_two_attendees_meet_and_each_receives_the_others_video_and_audio(
     await b.wait_for_tone(TONES[0])
     assert not any(s.is_colour(COLOURS[0]) for s in list(a.video))
 
-    live = server.rooms.live_summary(server.session_id)
+    live = await server.rooms.live_summary(server.session_id)
     assert live is not None
-    assert (live["meetings_running"], live["in_meetings"], live["sockets"]) == (1, 2, 2)
+    assert (live.meetings_running, live.in_meetings, live.sockets) == (1, 2, 2)
     pair = {server.tickets[0].id, server.tickets[1].id}
     await eventually(
         lambda: server.store.meetings_for_session(server.session_id),
@@ -384,19 +385,24 @@ async def test_random_command_storm_never_breaks_the_room(server: Server, peers:
     # Server side, in one consistent snapshot: meetings are symmetric, and media follows the matcher.
     room = server.rooms.get(server.session_id)
     assert room is not None
+    plane = server.media
     async with room._lock:
-        for attendee, participant in room.participants.items():
+        await room.media.call(GetStats())  # every media command queued before is carried out
+        for attendee, one in room.attendees.items():
             view = room.matcher.view(attendee)
+            media = plane.peer(one.peer)
+            assert media is not None
             if view.meeting is None:
-                assert participant.partner is None
+                assert one.partner is None and media.partner is None
                 continue
-            partner = room.participants[view.meeting.partner]
-            assert participant.partner is partner and partner.partner is participant
+            partner = room.attendees[view.meeting.partner]
+            assert one.partner is partner and partner.partner is one
             other = room.matcher.view(partner.attendee).meeting
             assert other is not None and other.meeting_id == view.meeting.meeting_id
-            conn = participant.connection
-            assert conn is not None and conn.video_out is not None and conn.audio_out is not None
-            assert conn.video_out.source is partner.video and conn.audio_out.source is partner.audio
+            assert media.partner is plane.peer(partner.peer)
+            assert media.video_out is not None and media.audio_out is not None
+            assert media.video_out.source is media.partner.video
+            assert media.audio_out.source is media.partner.audio
 
 
 async def test_silent_network_loss_is_noticed_and_the_partner_told_within_5_s(

@@ -15,4 +15,4 @@ async def test_it_answers_as_a_media_plane_without_media() -> None:
     await plane.request(mi.RemovePeer(peer="s1-t1"))
     refused = await plane.request(mi.AnswerOffer(peer="s1-t1", sdp="v=0"))
     assert isinstance(refused, mi.Refused) and refused.code == "unknown_peer"
-    assert plane.peers == {"s1-t2"} and plane.commands == 8
+    assert plane.peers == {"s1-t2"} and plane.commands == 9

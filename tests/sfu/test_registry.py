@@ -41,7 +41,7 @@ async def test_shutdown_tells_clients_and_closes_everything(tmp_path: Path) -> N
             assert isinstance(error, p.Error) and error.code == "shutting_down" and error.fatal
             await asyncio.wait_for(client.ws_closed.wait(), 5)
             assert client.close_code == p.CloseCode.SHUTTING_DOWN
-        assert all(pt.connection is None for pt in room.participants.values())
+        assert all(a.socket is None for a in room.attendees.values())
     finally:
         for client in (a, b):
             if client is not None:
@@ -108,15 +108,15 @@ async def test_live_summary_counts_the_room(tmp_path: Path) -> None:
     a = None
     try:
         await seed(server)
-        assert server.rooms.live_summary(server.session_id) is None  # no room until someone joins
+        assert await server.rooms.live_summary(server.session_id) is None  # no room until someone joins
         a = peer(server.base_url, server.session_id, server.tickets[0].secret, 0)
         await a.connect()
         await a.ready()
         await a.wait_for("waiting")
-        live = server.rooms.live_summary(server.session_id)
+        live = await server.rooms.live_summary(server.session_id)
         assert live is not None
-        assert (live["attendees"], live["connected"], live["waiting"], live["sockets"]) == (1, 1, 1, 1)
-        assert live["peer_connections"] == 1
+        assert (live.attendees, live.connected, live.waiting, live.sockets) == (1, 1, 1, 1)
+        assert live.peer_connections == 1
         # The same figures through the admin API.
         token = (tmp_path / "admin-token").read_text().strip()
         url = f"{server.base_url}/api/admin/sessions/{server.session_id}/live"
@@ -208,7 +208,7 @@ async def test_http_connection_request_and_accept_go_through_the_live_room(
     ]
     rows = await server.store.connections_for_event(server.event_id)
     assert [(r.state, r.requested_by, r.accepted_at is not None) for r in rows] == [("accepted", ta.id, True)]
-    assert room.live()["connections_accepted"] == 1
+    assert (await room.live()).connections_accepted == 1
 
     # Once accepted, either side asking again is a no-op; a socket's own request agrees.
     for secret, other in ((ta.secret, tb.id), (tb.secret, ta.id)):
@@ -246,7 +246,7 @@ async def test_http_connection_rules_hold_with_a_live_room(server: Server, peers
         await no_connection_message_after(peer)
     assert await server.store.connections_for_event(server.event_id) == []
     room = server.rooms.get(server.session_id)
-    assert room is not None and room.live()["connections_requested"] == 0
+    assert room is not None and (await room.live()).connections_requested == 0
 
 
 async def test_a_session_edited_by_the_organiser_applies_to_its_running_room(
