@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-# What the client may import of the project: itself, the browser protocol's models and aiortc helpers.
-CLIENT_PACKAGES = {"loadtest", "wire", "rtc"}
+# What the client may import of the project: itself, the browser protocol's models, aiortc helpers and the
+# owned-task helpers (none of them imports the server).
+CLIENT_PACKAGES = {"loadtest", "wire", "rtc", "aio"}
 SERVER_MODULES = {"sqlalchemy", "web", "matcher", "sfu", "alembic", "cv2", "effects", "mediapipe"}
 
 

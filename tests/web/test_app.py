@@ -118,14 +118,30 @@ async def test_health_and_metrics(api: Api) -> None:
     assert b"# TYPE" in metrics.raw
 
 
-def test_media_plane_hook_runs_sfu_setup(tmp_path: Path) -> None:
-    import sfu
-
+def test_the_app_serves_the_signalling_socket_and_its_media_plane_runs_in_process(tmp_path: Path) -> None:
     app = create_app(Config(data_dir=tmp_path, port=0, preload_effects=False))
     paths = {r.canonical for r in app.router.resources()}
-    if getattr(sfu, "setup", None) is None:
-        assert "/api/sessions/{session_id}/ws" not in paths
-    else:
-        # sfu.setup registered its signalling route on the same application.
-        assert any(p.startswith("/api/sessions/") and p.endswith("/ws") for p in paths)
+    assert "/api/sessions/{session_id}/ws" in paths
     assert "/metrics" in paths and "/api/openapi.json" in paths
+
+
+def test_the_control_plane_imports_no_aiortc_but_through_the_media_plane_it_starts() -> None:
+    """Of the control plane, only the module that starts the in-process media plane imports aiortc (the
+    rooms, the signalling and the API see the media plane through `sfu.interface` alone)."""
+    import ast
+
+    root = Path(__file__).resolve().parents[2] / "web"
+    importers = set()
+    for path in root.rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            if any(n.split(".")[0] == "aiortc" or n in ("sfu.media_plane", "sfu.peer") for n in names):
+                importers.add(path.relative_to(root).as_posix())
+    assert importers == {"rooms.py"}
