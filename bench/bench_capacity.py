@@ -36,6 +36,7 @@ import av
 from aiortc import RTCConfiguration, RTCPeerConnection
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
+from aio import cancel_and_wait
 from loadtest.media import LoadMedia, VideoMode
 from loadtest.profile import Profile
 from loadtest.receive import receive_as_a_browser
@@ -103,9 +104,7 @@ async def _generator_cost(mode: VideoMode, pairs: int, seconds: float) -> tuple[
         cpu1, frames1, t1 = time.process_time(), frames[0], time.monotonic()
     finally:
         await asyncio.gather(*(pc.close() for pc in pcs), return_exceptions=True)
-        for task in consumers:
-            task.cancel()
-        await asyncio.gather(*consumers, return_exceptions=True)
+        await cancel_and_wait(*consumers)
     return (cpu1 - cpu0) / (t1 - t0) / pairs, (frames1 - frames0) / (t1 - t0) / pairs
 
 

@@ -28,6 +28,7 @@ from urllib.parse import parse_qs, urlsplit
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
+from aio import cancel_and_wait
 from loadtest.arrival import ARRIVAL_STAMPS
 from loadtest.attendee import SyntheticAttendee
 from loadtest.media import LoadMedia, VideoMode
@@ -318,9 +319,7 @@ class LagProbe:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await cancel_and_wait(task)
 
     def take(self) -> float:
         worst, self.window_max = self.window_max, 0.0
@@ -423,11 +422,7 @@ class LoadTest:
                 tasks.append(asyncio.create_task(attendee.run(deadline), name=f"loadtest-{attendee.name}"))
             await asyncio.gather(*tasks)
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            sampler.cancel()
-            await asyncio.gather(sampler, return_exceptions=True)
+            await cancel_and_wait(*tasks, sampler)
             await lag.stop()
             await asyncio.gather(*(a.close() for a in self.attendees), return_exceptions=True)
         ended = time.monotonic()

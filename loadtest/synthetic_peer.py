@@ -34,6 +34,7 @@ from aiortc import (
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from pydantic import BaseModel
 
+from aio import cancel_and_wait
 from loadtest.pattern_tracks import PatternVideoTrack, ToneAudioTrack
 from loadtest.receive import receive_as_a_browser
 from loadtest.samples import AudioSample, VideoSample, summarise_audio, summarise_video
@@ -219,15 +220,10 @@ class SyntheticPeer:
         self._closed = True
         if self._ws is not None and not self._ws.closed:
             await self._ws.close()
-        if self._reader is not None:
-            self._reader.cancel()
-            await asyncio.gather(self._reader, return_exceptions=True)
-            self._reader = None
+        await cancel_and_wait(self._reader)
+        self._reader = None
         await self._close_pc()
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_and_wait(*self._tasks)
         if self._own_http and self._http is not None:
             await self._http.close()
             self._http = None

@@ -21,6 +21,7 @@ from pathlib import Path
 import av
 import numpy as np
 
+from aio import cancel_and_wait
 from effects.background import BackgroundEffect, load_image
 from effects.errors import EffectError
 from effects.processor import BackgroundProcessor
@@ -125,10 +126,8 @@ class Backgrounds:
             return
         self._closed = True
         task, self._warm_task = self._warm_task, None
-        if task is not None:
-            # A model load under way finishes in its thread; close() below then frees it.
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        # A model load under way finishes in its thread; close() below then frees it.
+        await cancel_and_wait(task)
         for processor in self._processors.values():
             processor.close()
         self._processors.clear()
