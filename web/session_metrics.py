@@ -2,7 +2,9 @@
 
 * attendees connected, waiting (ready, unmatched) and in meetings (gauges), read from the live rooms'
   matchers at every scrape (`count_attendees_in`) or set by whoever keeps the counts (`set_attendees`);
-* meetings started, and ended by reason (counters), counted from the matcher's events (`observe_event`).
+* meetings started, and ended by reason (counters), counted from the matcher's events (`observe_event`);
+* how long each room tick's matcher work took (deadlines, the pairing round, waiting statuses), and how
+  long history transactions took (histograms).
 
 The metrics go on the registry they are given (the app's), never on the process-wide default one, so tests
 can run many servers in one process.
@@ -13,9 +15,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from matcher import Event, Matched, Matcher, MeetingEnded
+
+ROUND_SECONDS_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
 
 class _Room(Protocol):
@@ -39,6 +43,18 @@ class SessionMetrics:
         self.meetings_started = Counter("speedmeet_meetings_started", "Meetings started", registry=registry)
         self.meetings_ended = Counter(
             "speedmeet_meetings_ended", "Meetings ended, by reason", ["reason"], registry=registry
+        )
+        self.pairing_round_seconds = Histogram(
+            "speedmeet_pairing_round_seconds",
+            "Time of one room tick's matcher work: deadlines, the pairing round and waiting statuses",
+            buckets=ROUND_SECONDS_BUCKETS,
+            registry=registry,
+        )
+        self.history_commit_seconds = Histogram(
+            "speedmeet_history_commit_seconds",
+            "Time to write one transaction of a room's history rows",
+            buckets=ROUND_SECONDS_BUCKETS,
+            registry=registry,
         )
 
     def observe_event(self, event: Event) -> None:

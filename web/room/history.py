@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
@@ -28,6 +30,9 @@ from aio import cancel_and_wait
 from matcher import Blocked, ConnectionChanged, Event, Matched, MeetingEnded, Reported
 from web.store import history as rows
 from web.store.store import Store
+
+if TYPE_CHECKING:
+    from web.session_metrics import SessionMetrics
 
 logger = logging.getLogger(__name__)
 
@@ -88,8 +93,11 @@ class Batch:
 class History:
     """See module docstring. `start()` once; `stop()` writes and sends what is queued, then ends."""
 
-    def __init__(self, store: Store, session_id: int, send: Send) -> None:
+    def __init__(
+        self, store: Store, session_id: int, send: Send, *, metrics: SessionMetrics | None = None
+    ) -> None:
         self.store = store
+        self.metrics = metrics
         self.session_id = session_id
         self._send = send
         self._queue: list[Batch] = []
@@ -145,9 +153,12 @@ class History:
     async def _write(self, batch_rows: list[rows.HistoryRow]) -> None:
         if not batch_rows:
             return
+        started = time.perf_counter()
         try:
             await self.store.record_history(batch_rows, self._meeting_ids)
             self.transactions += 1
+            if self.metrics is not None:
+                self.metrics.history_commit_seconds.observe(time.perf_counter() - started)
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -108,7 +108,7 @@ class SessionRoom:
         self._by_peer: dict[str, Attendee] = {}
         self.media = RoomMedia(media, f"room-{session.id}")
         self._announcer = Announcer(self.attendees, self.matcher, self.media)
-        self.history = History(store, session.id, self._send)
+        self.history = History(store, session.id, self._send, metrics=metrics)
         self._lock = asyncio.Lock()
         self._tick_task: asyncio.Task[None] | None = None
         self._pair_soon = asyncio.Event()
@@ -475,7 +475,10 @@ class SessionRoom:
                 if attendee is not None and attendee.socket is not None and not attendee.media_down:
                     attendee.media_down = True
                     events += self.matcher.disconnect(name)
+            started = time.perf_counter()
             events += self.matcher.tick()
+            if self.metrics is not None:
+                self.metrics.pairing_round_seconds.observe(time.perf_counter() - started)
             ended: list[tuple[str, BaseModel]] = []
             if self.matcher.session_ended():
                 for attendee in self.attendees.values():
