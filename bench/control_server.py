@@ -219,6 +219,14 @@ class ServerProcess:
             code = proc.returncode
         return code
 
+    async def kill(self) -> None:
+        """SIGKILL at once (a crash), awaited."""
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await proc.wait()
+
     def remove_files(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
 

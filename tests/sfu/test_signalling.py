@@ -44,6 +44,19 @@ async def test_ticket_of_another_event_and_unknown_session_are_refused(server: S
     assert error.code == "session_not_found" and error.close_code == p.CloseCode.SESSION_NOT_FOUND
 
 
+@pytest.mark.parametrize("session_id", [2**31, 2**63, 2**64 + 1, 0, -1])
+async def test_session_ids_out_of_range_are_unknown_sessions_not_server_errors(
+    server: Server, session_id: int
+) -> None:
+    error = await refused(server, session_id, server.tickets[0].secret)
+    assert error.code == "session_not_found" and error.close_code == p.CloseCode.SESSION_NOT_FOUND
+
+
+async def test_an_absurdly_long_ticket_secret_is_refused_without_a_lookup(server: Server) -> None:
+    error = await refused(server, server.session_id, "x" * 1000)
+    assert error.code == "bad_ticket" and error.close_code == p.CloseCode.BAD_TICKET
+
+
 async def test_sessions_that_are_not_live_are_refused(server: Server) -> None:
     now = datetime.now(UTC)
     later = await server.store.create_session(
