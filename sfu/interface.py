@@ -177,12 +177,14 @@ Reply = Annotated[Ok | Answered | Stats | Refused, Field(discriminator="type")]
 # --- events ---------------------------------------------------------------------------------------
 
 
-PeerConnectionState = Literal["connected", "failed", "closed"]
+PeerConnectionState = Literal["connected", "failed", "closed", "silent"]
 
 
 class PeerStateChanged(_Model):
-    """The peer's peer connection is up, or failed (ICE failure or consent lost), or closed by the
-    remote side. Not sent for connections closed by a command."""
+    """The peer's current peer connection is up (`connected`: also when media flows again after
+    `silent`), failed (ICE failure or consent lost), was closed by the remote side, or is `silent`: up,
+    but no media has arrived for a few seconds (the attendee's network went quiet). Not sent for
+    connections closed by a command."""
 
     type: Literal["peer_state"] = "peer_state"
     peer: PeerId

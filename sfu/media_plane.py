@@ -59,6 +59,9 @@ from wire.protocol import IceServer
 logger = logging.getLogger(__name__)
 
 LOAD_SECONDS = 2.0
+# A connected peer from whom no frame came for this long is reported `silent` (checked this often).
+SILENCE_SECONDS = 3.0
+SILENCE_CHECK_SECONDS = 0.5
 
 
 def _unknown(peer: str) -> Refused:
@@ -80,6 +83,7 @@ class LocalMediaPlane:
         metrics: MediaMetrics | None = None,
         effect_threads: int | None = None,  # None: ThreadPoolExecutor's default
         load_seconds: float = LOAD_SECONDS,
+        silence_seconds: float = SILENCE_SECONDS,
     ) -> None:
         if effect_fps is not None and not effect_fps > 0:
             raise ValueError(f"effect_fps must be positive, got {effect_fps!r}")
@@ -102,6 +106,8 @@ class LocalMediaPlane:
         self._executor: ThreadPoolExecutor | None = None
         self._backgrounds: Backgrounds | None = None
         self._load_task: asyncio.Task[None] | None = None
+        self._silence_seconds = silence_seconds
+        self._watch_task: asyncio.Task[None] | None = None
         self._load_at = 0.0  # monotonic time of the last load report
         self._load_cpu = 0.0  # CPU time of the loop's thread then
         self._started = False
@@ -131,14 +137,19 @@ class LocalMediaPlane:
                 self._backgrounds.start()
         self._load_at, self._load_cpu = time.monotonic(), time.thread_time()
         self._load_task = logged_task(self._report_load_forever(), name="sfu-media-load", log=logger)
+        self._watch_task = logged_task(
+            repeat(self._watch_silence, SILENCE_CHECK_SECONDS, log=logger, what="silence check"),
+            name="sfu-media-silence",
+            log=logger,
+        )
 
     async def stop(self) -> None:
         """End running commands and the load reports, close every peer, free the effects."""
         if self._stopped:
             return
         self._stopped = True
-        await cancel_and_wait(self._load_task, *self._commands)
-        self._load_task = None
+        await cancel_and_wait(self._load_task, self._watch_task, *self._commands)
+        self._load_task = self._watch_task = None
         peers, self._peers = list(self._peers.values()), {}
         await asyncio.gather(*(self._close(peer) for peer in peers), return_exceptions=True)
         if self._backgrounds is not None:
@@ -314,6 +325,11 @@ class LocalMediaPlane:
     async def _report_load_forever(self) -> None:
         await asyncio.sleep(self._load_seconds)
         await repeat(self._report_load, self._load_seconds, log=logger, what="load report")
+
+    async def _watch_silence(self) -> None:
+        now = time.monotonic()
+        for peer in list(self._peers.values()):
+            peer.check_silence(now, self._silence_seconds)
 
     async def _report_load(self) -> None:
         self._emit(self.load())

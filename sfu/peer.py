@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 
@@ -81,6 +82,8 @@ class MediaPeer:
         self.lock = asyncio.Lock()  # held by whoever carries out a command for this peer
         self.closed = False
         self.offers_answered = 0
+        self.last_frame_at: float | None = None  # monotonic time of the last frame on the current connection
+        self.silent = False
         self._frames_out_before = 0  # video frames sent on peer connections already gone
 
     # --- figures ----------------------------------------------------------------------------------
@@ -149,6 +152,7 @@ class MediaPeer:
         # starts receiving once ICE and DTLS are up, and the taps must be in place before that.
         old = self.pc, self.video_out, self.audio_out
         self.pc, self.video_out, self.audio_out = pc, video_out, audio_out
+        self.last_frame_at, self.silent = None, False
         self.offers_answered += 1
         tracks = []
         for transceiver in pc.getTransceivers():
@@ -204,6 +208,7 @@ class MediaPeer:
         """Close the peer connection (if any) without an event; sources, route and effect stay."""
         old = self.pc, self.video_out, self.audio_out
         self.pc = self.video_out = self.audio_out = None
+        self.last_frame_at, self.silent = None, False
         await self._close_connection(*old)
 
     async def close(self) -> None:
@@ -247,13 +252,29 @@ class MediaPeer:
 
         def on_frame() -> None:
             nonlocal seen
-            if seen:
+            if pc is not self.pc or self.closed:
                 return
-            seen = True
-            if pc is self.pc and not self.closed:
+            self.last_frame_at = time.monotonic()
+            if self.silent:
+                self.silent = False
+                logger.info("%s: media flows again", self.label)
+                self._on_event(PeerStateChanged(peer=self.id, state="connected"))
+            if not seen:
+                seen = True
                 self._on_event(FirstFrame(peer=self.id, kind="video" if kind == "video" else "audio"))
 
         return on_frame
+
+    def check_silence(self, now: float, after: float) -> None:
+        """Report the peer `silent` when its connection is up but no frame has come for `after` seconds
+        (its network went quiet: nothing closes, packets just stop); `connected` follows when frames come
+        again. `now` is `time.monotonic()`."""
+        if self.silent or self.closed or self.last_frame_at is None or not self.connected:
+            return
+        if now - self.last_frame_at > after:
+            self.silent = True
+            logger.info("%s: no media for %.1f s", self.label, now - self.last_frame_at)
+            self._on_event(PeerStateChanged(peer=self.id, state="silent"))
 
     async def _close_connection(
         self,

@@ -405,6 +405,35 @@ async def test_random_command_storm_never_breaks_the_room(server: Server, peers:
             assert media.audio_out.source is media.partner.audio
 
 
+async def test_media_lost_with_the_socket_open_is_noticed_and_the_partner_told_within_5_s(
+    server: Server, peers: PeerFactory
+) -> None:
+    """The attendee's UDP is dropped (no RTP, no RTCP, no DTLS from them) while their signalling socket
+    stays open and answers pings: the media plane reports them silent, the partner hears of it within
+    5 s, and when packets flow again both are back in the meeting."""
+    a, b = await peers(0), await peers(1)
+    await meet(a, b)
+    await a.wait_for_colour(COLOURS[1])
+    assert b.pc is not None
+    ice = b.pc.getTransceivers()[0].sender.transport.transport  # bundled: one ICE transport for all
+    send = ice._send
+
+    async def dropped(data: bytes) -> None:
+        return None
+
+    loop = asyncio.get_running_loop()
+    lost_at = loop.time()
+    ice._send = dropped
+    notice = await a.wait_for("partner_disconnected", within=5.0)
+    assert isinstance(notice, p.PartnerDisconnected)
+    assert loop.time() - lost_at < 5.0
+    assert not b.ws_closed.is_set()  # only the media went quiet
+    ice._send = send
+    back = await a.wait_for("partner_reconnected", within=5.0)
+    assert isinstance(back, p.PartnerReconnected)
+    await a.wait_for_colour(COLOURS[1])
+
+
 async def test_silent_network_loss_is_noticed_and_the_partner_told_within_5_s(
     server: Server, peers: PeerFactory
 ) -> None:

@@ -114,7 +114,8 @@ class SessionRoom:
         self._pair_soon = asyncio.Event()
         self._past: dict[str, list[MeetingRecord]] = {}  # this session's meetings stored before the room
         self._cards: dict[str, p.PartnerCard] = {}  # the event's people, as partners see them
-        self._media_failed: set[str] = set()  # attendees whose peer connection failed, for the next tick
+        self._media_failed: set[str] = set()  # attendees whose media failed or went silent, for the next tick
+        self._media_back: set[str] = set()  # attendees whose media flows again, for the next tick
         self._started = False
         self._stopped = False
 
@@ -446,11 +447,20 @@ class SessionRoom:
     # --- media events and ticking -----------------------------------------------------------------
 
     def media_event(self, event: mi.MediaEvent) -> None:
-        """An event about one of this room's peers (called on the loop; handled at the next tick)."""
-        if isinstance(event, mi.PeerStateChanged) and event.state in ("failed", "closed"):
-            attendee = self._by_peer.get(event.peer)
-            if attendee is not None:
-                self._media_failed.add(attendee.attendee)
+        """An event about one of this room's peers (called on the loop; handled at the next tick): media
+        that failed or went silent disconnects the attendee in the matcher (the grace period starts, the
+        partner is told); media flowing again reconnects them."""
+        if not isinstance(event, mi.PeerStateChanged):
+            return
+        attendee = self._by_peer.get(event.peer)
+        if attendee is None:
+            return
+        if event.state == "connected":
+            self._media_failed.discard(attendee.attendee)
+            self._media_back.add(attendee.attendee)
+        else:
+            self._media_back.discard(attendee.attendee)
+            self._media_failed.add(attendee.attendee)
 
     async def _tick_loop(self) -> None:
         """Tick every `tick_seconds`, and soon after someone presses Ready (see module docstring)."""
@@ -470,11 +480,17 @@ class SessionRoom:
         async with self._lock:
             events: list[Event] = []
             failed, self._media_failed = self._media_failed, set()
+            back, self._media_back = self._media_back, set()
             for name in failed:
                 attendee = self.attendees.get(name)
                 if attendee is not None and attendee.socket is not None and not attendee.media_down:
                     attendee.media_down = True
                     events += self.matcher.disconnect(name)
+            for name in back:
+                attendee = self.attendees.get(name)
+                if attendee is not None and attendee.socket is not None and attendee.media_down:
+                    attendee.media_down = False
+                    events += self.matcher.reconnect(name)
             started = time.perf_counter()
             events += self.matcher.tick()
             if self.metrics is not None:
