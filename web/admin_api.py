@@ -243,6 +243,9 @@ async def patch_ticket(request: web.Request) -> web.Response:
     )
     store = _store(request)
     updated = await store.update_ticket(ticket.id, data, new_secret=body.regenerate_secret)
+    rooms = request.app.get(ROOMS_KEY)
+    if rooms is not None:
+        await rooms.ticket_changed(ticket, updated)  # a running room applies it at once
     sessions = await store.list_sessions(ticket.event_id)
     return respond(ticket_out(updated, sessions, base_url(request)))
 
@@ -250,7 +253,10 @@ async def patch_ticket(request: web.Request) -> web.Response:
 async def delete_ticket(request: web.Request) -> web.Response:
     admin = await require_admin(request)
     ticket = await _ticket(request, admin)
-    _refuse_while_live(request, "this ticket's holder is in a running session", ticket_id=ticket.id)
+    rooms = request.app.get(ROOMS_KEY)
+    if rooms is not None:
+        # Its holder is taken out of running sessions (a meeting of theirs ends) before it goes.
+        await rooms.ticket_changed(ticket, None)
     await _remove_files(request, await _store(request).delete_ticket(ticket.id))
     return no_content()
 
@@ -509,11 +515,14 @@ ROUTES = [
         "admin", response=s.TicketOut,
     ),
     Route(
-        "PATCH", r"/api/admin/tickets/{ticket_id:\d+}", patch_ticket, "Change a ticket", TAG, "admin",
+        "PATCH", r"/api/admin/tickets/{ticket_id:\d+}", patch_ticket,
+        "Change a ticket (a new secret, role or ticket type takes its holder out of running sessions)",
+        TAG, "admin",
         body=s.TicketPatch, response=s.TicketOut, errors=(409,),
     ),
     Route(
-        "DELETE", r"/api/admin/tickets/{ticket_id:\d+}", delete_ticket, "Delete a ticket and its history",
+        "DELETE", r"/api/admin/tickets/{ticket_id:\d+}", delete_ticket,
+        "Delete a ticket and its history (its holder is taken out of running sessions first)",
         TAG, "admin", status=204,
     ),
     Route(

@@ -20,7 +20,7 @@ from web.room.errors import JoinRefused
 from web.room.registry import RoomRegistry
 from web.room.room import SessionRoom
 from web.store import Store
-from web.store.records import TicketRecord
+from web.store.records import SessionRecord, TicketRecord
 from wire import protocol as p
 
 logger = logging.getLogger(__name__)
@@ -65,19 +65,31 @@ async def ws_handler(request: web.Request) -> web.StreamResponse:
 async def _admit(
     request: web.Request, registry: RoomRegistry, store: Store
 ) -> tuple[SessionRoom, TicketRecord]:
+    """The room and the ticket of a socket. A running room answers from memory (its session and its
+    event's tickets); the store only for the first socket of a session, or a ticket made since."""
     secret = ticket_secret(request) or ""
     if not secret:
         raise JoinRefused(
             "bad_ticket", "A ticket is required: open the link from your invitation", p.CloseCode.BAD_TICKET
         )
-    ticket = await store.get_ticket_by_secret(secret) if len(secret) <= MAX_SECRET_LENGTH else None
-    if ticket is None:
-        raise JoinRefused("bad_ticket", "This ticket link is not valid", p.CloseCode.BAD_TICKET)
     try:
         session_id = int(request.match_info["session_id"])
     except ValueError:
         raise JoinRefused("session_not_found", "No such session", p.CloseCode.SESSION_NOT_FOUND) from None
-    session = await store.get_session(session_id) if 0 < session_id < MAX_ID else None
+    if len(secret) > MAX_SECRET_LENGTH:
+        raise JoinRefused("bad_ticket", "This ticket link is not valid", p.CloseCode.BAD_TICKET)
+    running = registry.get(session_id) if 0 < session_id < MAX_ID else None
+    ticket = running.ticket_by_secret(secret) if running is not None else None
+    if ticket is None:
+        ticket = await store.get_ticket_by_secret(secret)
+        if ticket is None:
+            raise JoinRefused("bad_ticket", "This ticket link is not valid", p.CloseCode.BAD_TICKET)
+        if running is not None:
+            running.remember_ticket(ticket)
+    if running is not None and not running.stopped:
+        session: SessionRecord | None = running.session
+    else:
+        session = await store.get_session(session_id) if 0 < session_id < MAX_ID else None
     if session is None:
         raise JoinRefused("session_not_found", "No such session", p.CloseCode.SESSION_NOT_FOUND)
     if session.event_id != ticket.event_id:

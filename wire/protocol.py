@@ -36,6 +36,7 @@ class CloseCode(IntEnum):
     SESSION_NOT_FOUND = 4004
     SESSION_NOT_LIVE = 4009  # not started yet, or over (and no meeting of yours still running)
     REPLACED = 4010  # the same ticket opened another connection to this session
+    TICKET_REVOKED = 4011  # the organiser revoked, deleted or changed the role of the ticket
     PROTOCOL_ERROR = 4400  # too many malformed messages, or an unsupported protocol version
     RATE_LIMITED = 4429  # the socket sent messages faster than its budget allows
     SHUTTING_DOWN = 4503  # server stopping; reconnect later
@@ -47,6 +48,7 @@ ErrorCode = Literal[
     "session_not_found",
     "session_not_live",
     "replaced",
+    "ticket_revoked",
     "unsupported_version",
     "bad_message",  # not JSON, unknown type, missing/invalid fields
     "invalid_command",  # valid message that makes no sense now (e.g. extend outside the window)

@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from sfu_server import COLOURS, PeerFactory, Server, ShiftedClock, seed, start_server
 
-from loadtest.synthetic_peer import SyntheticPeer
+from loadtest.synthetic_peer import PeerError, SyntheticPeer
 from wire import protocol as p
 
 
@@ -271,6 +272,48 @@ async def test_a_session_edited_by_the_organiser_applies_to_its_running_room(
     assert matched.meeting.ends_at - matched.meeting.started_at == 90
 
 
+async def test_a_revoked_or_deleted_ticket_is_taken_out_of_the_room_at_once(
+    server: Server, peers: PeerFactory, tmp_path: Path
+) -> None:
+    a, b, c = await peers(0), await peers(1), await peers(2)
+    await a.ready()
+    await b.ready()
+    await a.wait_for("matched")
+    token = (tmp_path / "admin-token").read_text().strip()
+    base = f"{server.base_url}/api/admin/tickets"
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as http:
+        # A new name reaches the holder and the partner at once; the socket stays.
+        mark_a, mark_b = len(a.messages), len(b.messages)
+        async with http.patch(f"{base}/{server.tickets[0].id}", json={"name": "Renamed"}) as response:
+            assert response.status == 200
+        welcome = await a.wait_for("welcome", since=mark_a)
+        assert isinstance(welcome, p.Welcome) and welcome.me.name == "Renamed"
+        partner_view = await b.wait_for("welcome", since=mark_b)
+        assert isinstance(partner_view, p.Welcome) and partner_view.meeting is not None
+        assert partner_view.meeting.partner.name == "Renamed"
+        # A new secret: the old link stops working and the open socket is closed; the meeting ends.
+        async with http.patch(f"{base}/{server.tickets[0].id}", json={"regenerate_secret": True}) as response:
+            assert response.status == 200
+            new_secret = (await response.json())["secret"]
+        error = await a.wait_for("error")
+        assert isinstance(error, p.Error) and error.code == "ticket_revoked" and error.fatal
+        await asyncio.wait_for(a.ws_closed.wait(), 5)
+        assert a.close_code == p.CloseCode.TICKET_REVOKED
+        ended = await b.wait_for("meeting_ended")
+        assert isinstance(ended, p.MeetingEnded)
+        refused = SyntheticPeer(server.base_url, server.session_id, server.tickets[0].secret, ice_servers=[])
+        with pytest.raises(PeerError) as info:
+            await refused.connect()
+        await refused.close()
+        assert info.value.code == "bad_ticket"
+        assert new_secret != server.tickets[0].secret
+        # Deleting a ticket takes its holder out too.
+        async with http.delete(f"{base}/{server.tickets[2].id}") as response:
+            assert response.status == 204
+        error = await c.wait_for("error")
+        assert isinstance(error, p.Error) and error.code == "ticket_revoked"
+
+
 async def test_what_a_running_room_uses_cannot_be_deleted_until_its_session_is_over(
     server: Server, peers: PeerFactory, tmp_path: Path
 ) -> None:
@@ -279,17 +322,14 @@ async def test_what_a_running_room_uses_cannot_be_deleted_until_its_session_is_o
     auth = {"Authorization": f"Bearer {token}"}
     session_url = f"{server.base_url}/api/admin/sessions/{server.session_id}"
     async with aiohttp.ClientSession(headers=auth) as http:
-        for path in (
-            f"/api/admin/tickets/{server.tickets[0].id}",
-            f"/api/admin/sessions/{server.session_id}",
-            f"/api/admin/events/{server.event_id}",
-        ):
+        for path in (f"/api/admin/sessions/{server.session_id}", f"/api/admin/events/{server.event_id}"):
             async with http.delete(server.base_url + path) as response:
                 assert response.status == 409, path
                 assert "running" in (await response.json())["error"]
-        # A ticket nobody uses in the room goes at once.
-        async with http.delete(f"{server.base_url}/api/admin/tickets/{server.tickets[3].id}") as response:
-            assert response.status == 204
+        # A ticket goes at once, its holder taken out of the room first; so does one nobody uses.
+        for ticket in (server.tickets[0], server.tickets[3]):
+            async with http.delete(f"{server.base_url}/api/admin/tickets/{ticket.id}") as response:
+                assert response.status == 204
         # The organiser ends the session early; with no meeting running, it can go.
         ended = (datetime.now(UTC) - timedelta(seconds=30)).isoformat()
         async with http.patch(session_url, json={"ends_at": ended}) as response:

@@ -13,7 +13,7 @@ from web.room.errors import JoinRefused
 from web.room.live import LiveCounts
 from web.room.room import SessionRoom
 from web.room.settings import RoomSettings
-from web.store.records import SessionRecord
+from web.store.records import SessionRecord, TicketRecord
 from web.store.store import Store
 from wire import protocol as p
 
@@ -80,6 +80,13 @@ class RoomRegistry:
             if ticket_id is not None and str(ticket_id) in room.attendees:
                 return True
         return False
+
+    async def ticket_changed(self, before: TicketRecord, after: TicketRecord | None) -> None:
+        """An organiser changed or deleted a ticket: every room of its event applies it at once (see
+        `SessionRoom.ticket_changed`)."""
+        for room in list(self._rooms.values()):
+            if room.session.event_id == before.event_id:
+                await room.ticket_changed(before, after)
 
     async def session_changed(self, session: SessionRecord) -> None:
         """Hand an edited session to its running room, if any (see `SessionRoom.update_session`)."""

@@ -114,6 +114,7 @@ class SessionRoom:
         self._pair_soon = asyncio.Event()
         self._past: dict[str, list[MeetingRecord]] = {}  # this session's meetings stored before the room
         self._cards: dict[str, p.PartnerCard] = {}  # the event's people, as partners see them
+        self._tickets: dict[str, TicketRecord] = {}  # the event's tickets by secret: admission
         self._media_failed: set[str] = set()  # attendees whose media failed or went silent, for the next tick
         self._media_back: set[str] = set()  # attendees whose media flows again, for the next tick
         self._started = False
@@ -128,7 +129,9 @@ class SessionRoom:
         self._started = True
         event_id = self.session.event_id
         meetings = await self.store.meetings_for_event(event_id)
-        self._cards = {str(t.id): views.card_of_ticket(t) for t in await self.store.list_tickets(event_id)}
+        tickets = await self.store.list_tickets(event_id)
+        self._cards = {str(t.id): views.card_of_ticket(t) for t in tickets}
+        self._tickets = {t.secret: t for t in tickets}
         for meeting in meetings:
             if meeting.session_id == self.session.id:
                 for ticket_id in (meeting.a_ticket_id, meeting.b_ticket_id):
@@ -207,6 +210,56 @@ class SessionRoom:
             and not any(a.socket for a in self.attendees.values())
         )
 
+    def ticket_by_secret(self, secret: str) -> TicketRecord | None:
+        """A ticket of this room's event, from memory (None: not known here; ask the store)."""
+        return self._tickets.get(secret)
+
+    def remember_ticket(self, ticket: TicketRecord) -> None:
+        if ticket.event_id == self.session.event_id:
+            self._tickets[ticket.secret] = ticket
+
+    async def ticket_changed(self, before: TicketRecord, after: TicketRecord | None) -> None:
+        """The organiser edited, revoked (a new secret) or deleted (`after` None) a ticket. Its old secret
+        stops working here at once. A revoked or deleted ticket, or one whose role or ticket type
+        changed, is taken out: a meeting it is in ends, and its socket closes (4011, `ticket_revoked`);
+        the page may reconnect with a link that is still valid. A new name, headline or company reaches
+        the holder and their partner as a fresh `welcome`."""
+        self._tickets.pop(before.secret, None)
+        if after is not None:
+            self._tickets[after.secret] = after
+            self._cards[str(after.id)] = views.card_of_ticket(after)
+        async with self._lock:
+            attendee = self.attendees.get(str(before.id))
+            if attendee is None:
+                return
+            revoked = (
+                after is None
+                or after.secret != before.secret
+                or after.is_admin != before.is_admin
+                or after.ticket_type != before.ticket_type
+            )
+            if not revoked:
+                assert after is not None
+                attendee.card = views.me_of_ticket(after)
+                told = [attendee] + ([attendee.partner] if attendee.partner is not None else [])
+                self.history.submit(
+                    [], [(a.attendee, self._welcome(a)) for a in told if a.socket is not None]
+                )
+                return
+            events: list[Event] = []
+            if self.matcher.view(attendee.attendee).state is AttendeeState.meeting:
+                events += self.matcher.leave(attendee.attendee)
+            sock, attendee.socket = attendee.socket, None
+            if sock is not None:
+                self.media.post(mi.ClosePeerConnection(peer=attendee.peer))
+                events += self.matcher.disconnect(attendee.attendee)
+            done = self._apply(events)
+        await done
+        if sock is not None:
+            message = "This ticket was changed by the organiser: open your newest invitation link"
+            sock.send(p.Error(code="ticket_revoked", message=message, fatal=True))
+            await sock.close(p.CloseCode.TICKET_REVOKED, "ticket revoked")
+
     def in_meeting(self, attendee: str) -> bool:
         if attendee not in self.attendees:
             return False
@@ -227,14 +280,7 @@ class SessionRoom:
         )
         replaced: AttendeeSocket | None = None
         async with self._lock:
-            card = p.Me(
-                ticket_id=ticket.id,
-                name=ticket.name,
-                headline=ticket.headline,
-                company=ticket.company,
-                ticket_type=ticket.ticket_type,
-                is_admin=ticket.is_admin,
-            )
+            card = views.me_of_ticket(ticket)
             attendee = self.attendees.get(str(ticket.id))
             if attendee is None:
                 attendee = Attendee(str(ticket.id), card, peer_id(self.session.id, ticket.id))

@@ -115,6 +115,17 @@ def past_match(
     )
 
 
+def me_of_ticket(ticket: TicketRecord) -> p.Me:
+    return p.Me(
+        ticket_id=ticket.id,
+        name=ticket.name,
+        headline=ticket.headline,
+        company=ticket.company,
+        ticket_type=ticket.ticket_type,
+        is_admin=ticket.is_admin,
+    )
+
+
 def card_of_ticket(ticket: TicketRecord) -> p.PartnerCard:
     return p.PartnerCard(
         ticket_id=ticket.id,
