@@ -13,6 +13,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from web.config import Config, MiB
+from web.data_dir import private_dir
 from web.keys import CONFIG_KEY, MEDIA_FILES_KEY, METRICS_REGISTRY_KEY, STORE_KEY
 from web.media_files import MediaFiles
 from web.middleware import RequestMetrics, error_middleware, security_headers
@@ -58,8 +59,8 @@ def _setup_media(app: web.Application) -> None:
 
 
 def _prepare_dirs(config: Config) -> None:
-    config.data_dir.mkdir(parents=True, exist_ok=True)
-    config.media_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(config.data_dir)
+    private_dir(config.media_dir)
 
 
 def announce_admin_token(config: Config, token: str) -> None:
@@ -88,9 +89,10 @@ def announce_admin_token(config: Config, token: str) -> None:
 
 
 def write_secret_file(path: Path, secret: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
+        os.fchmod(fd, 0o600)  # an existing file keeps its mode through O_TRUNC
         f.write(secret + "\n")
 
 

@@ -19,6 +19,7 @@ from aiohttp import web
 from web.access_log import AccessLogger
 from web.app import create_app, write_secret_file
 from web.config import Config, ConfigError, IceServer, MiB
+from web.data_dir import private_dir
 from web.store import Store
 
 logger = logging.getLogger(__name__)
@@ -220,7 +221,7 @@ def _admin_token_command(args: argparse.Namespace) -> int:
         )
         return 1
     config = Config(data_dir=args.data_dir, database_url=args.database_url or "")
-    config.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(config.data_dir)
     token = asyncio.run(_reset_admin_token(config.database_url))
     if args.output is not None:
         write_secret_file(args.output, token)

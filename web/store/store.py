@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
@@ -23,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from web.store import models as m
+from web.store.database_file import secure_sqlite_file
 from web.store.errors import Conflict, InvalidData, NotAllowed, NotFound
 from web.store.inputs import AssetInput, EventInput, SessionInput, TicketInput
 from web.store.records import (
@@ -222,6 +224,7 @@ class Store:
     """Async access to the database. `await close()` when done (safe to call twice)."""
 
     def __init__(self, database_url: str) -> None:
+        self._database_url = database_url
         self._engine: AsyncEngine = create_async_engine(database_url)
         if self._engine.dialect.name == "sqlite":
             event.listen(self._engine.sync_engine, "connect", _set_sqlite_pragmas)
@@ -233,7 +236,9 @@ class Store:
         return self._engine
 
     async def migrate(self) -> None:
-        """Bring the schema to the newest migration (alembic upgrade head)."""
+        """Bring the schema to the newest migration (alembic upgrade head). A SQLite file is made 0600
+        first: it holds ticket secrets."""
+        await asyncio.get_running_loop().run_in_executor(None, secure_sqlite_file, self._database_url)
         async with self._engine.begin() as conn:
             await conn.run_sync(_run_upgrade)
 
