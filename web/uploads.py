@@ -211,7 +211,10 @@ def _reencode_image(
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise PayloadTooLarge(f"image has too many pixels; the limit is {max_pixels:,} pixels") from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise UnsupportedMediaType(f"the image cannot be decoded: {exc}") from exc
+        # Pillow's message names the temporary file's path: the user hears what was wrong, not where.
+        raise UnsupportedMediaType(
+            f"the image cannot be decoded: it is not a complete {media_type.pillow_format} image"
+        ) from exc
     out = files.new_part()
     try:
         options: dict[str, object] = {}
@@ -239,4 +242,7 @@ def _probe_video(path: Path, media_type: MediaType) -> tuple[int | None, int | N
             ctx = container.streams.video[0].codec_context
             return (ctx.width or None, ctx.height or None)
     except av.FFmpegError as exc:
-        raise UnsupportedMediaType(f"the video cannot be read: {exc}") from exc
+        # FFmpeg's message names the temporary file's path: the user hears what was wrong, not where.
+        raise UnsupportedMediaType(
+            f"the video cannot be read: it is not a complete {media_type.content_type} video"
+        ) from exc

@@ -186,6 +186,8 @@ async def test_fake_video_is_refused(api: Api, demo: Demo) -> None:
     fake = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + b"\xde\xad\xbe\xef" * 64
     reply = await api.call("PUT", f"/api/admin/sessions/{demo.session_id}/pre-session-media", data=fake)
     assert reply.status == 415
+    # What was wrong, in the user's terms; never the server's paths.
+    assert reply.body == {"error": "the video cannot be read: it is not a complete video/mp4 video"}
     assert media_files(api) == []
 
 
@@ -193,6 +195,8 @@ async def test_corrupt_image_is_refused(api: Api, demo: Demo) -> None:
     broken = image_bytes("PNG", (50, 50))[:60] + b"\x00" * 40
     reply = await api.post("/api/me/backgrounds", token=None, params={"t": demo.secret("Ada")}, data=broken)
     assert reply.status == 415
+    assert reply.body == {"error": "the image cannot be decoded: it is not a complete PNG image"}
+    assert str(api.data_dir) not in reply.raw.decode()
     assert media_files(api) == []
 
 

@@ -27,6 +27,7 @@ from web.store import models as m
 from web.store.database_file import secure_sqlite_file
 from web.store.errors import Conflict, InvalidData, NotAllowed, NotFound
 from web.store.inputs import AssetInput, EventInput, SessionInput, TicketInput
+from web.store.integrity import conflict_message
 from web.store.records import (
     AssetRecord,
     ConnectionRecord,
@@ -256,14 +257,14 @@ class Store:
     @asynccontextmanager
     async def _tx(self) -> AsyncIterator[AsyncSession]:
         """One transaction: committed when the block ends, rolled back on any error."""
-        async with self._sessions.begin() as s:
-            try:
+        try:
+            async with self._sessions.begin() as s:
                 yield s
                 await s.flush()
-            except IntegrityError as exc:
-                # Explicit checks catch the common cases with a clearer message; this is the backstop
-                # (e.g. two concurrent requests creating the same name).
-                raise Conflict(f"the change conflicts with stored data: {exc.orig}") from exc
+        except IntegrityError as exc:
+            # Explicit checks catch the common cases with a clearer message; this is the backstop
+            # (e.g. two concurrent requests creating the same name), in the user's terms: no SQL.
+            raise Conflict(conflict_message(exc)) from exc
 
     # ---- admin token -------------------------------------------------------------------------------------
 
