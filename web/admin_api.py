@@ -25,6 +25,7 @@ from web.store import (
     Store,
     TicketInput,
     TicketRecord,
+    UploadQuota,
 )
 from web.views import (
     asset_out,
@@ -436,11 +437,13 @@ async def store_upload(
     event_id: int,
     ticket_id: int | None,
     purpose: str,
-    max_per_ticket: int | None = None,
+    quota: UploadQuota | None = None,
 ) -> AssetRecord:
+    if ticket_id is not None and quota is not None:
+        await _store(request).check_upload_quota(ticket_id, quota)  # before any decoding
     stored, data = await _save_upload(request, kinds, event_id, ticket_id, purpose)
     try:
-        return await _store(request).add_asset(data, max_per_ticket=max_per_ticket)
+        return await _store(request).add_asset(data, quota)  # counts and inserts in one step
     except BaseException:
         await _remove_files(request, [stored.filename])
         raise

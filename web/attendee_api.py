@@ -14,7 +14,7 @@ from web.errors import Conflict, NotFound
 from web.json_io import no_content, path_id, respond
 from web.keys import CONFIG_KEY, LIVE_ROOMS_KEY, MEDIA_FILES_KEY, STORE_KEY
 from web.route import Route
-from web.store import ConnectionView, SessionRecord, Store, TicketRecord
+from web.store import ConnectionView, SessionRecord, Store, TicketRecord, UploadQuota
 from web.views import asset_out, connection_out, match_out, me_out, media_out
 
 TAG = "attendee"
@@ -109,8 +109,9 @@ async def get_backgrounds(request: web.Request) -> web.Response:
 
 async def upload_background(request: web.Request) -> web.Response:
     ticket = await require_ticket(request)
-    limit = request.app[CONFIG_KEY].max_uploads_per_ticket
-    record = await store_upload(request, ("image",), ticket.event_id, ticket.id, "background", limit)
+    config = request.app[CONFIG_KEY]
+    quota = UploadQuota(config.max_uploads_per_ticket, config.max_upload_bytes_per_ticket)
+    record = await store_upload(request, ("image",), ticket.event_id, ticket.id, "background", quota)
     return respond(asset_out(record, "me"), status=201)
 
 

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Connection as SyncConnection
-from sqlalchemy import delete, event, func, or_, select
+from sqlalchemy import delete, event, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import aliased
@@ -26,7 +26,7 @@ from sqlalchemy.orm import aliased
 from web.store import models as m
 from web.store.database_file import secure_sqlite_file
 from web.store.errors import Conflict, InvalidData, NotAllowed, NotFound
-from web.store.inputs import AssetInput, EventInput, SessionInput, TicketInput
+from web.store.inputs import AssetInput, EventInput, SessionInput, TicketInput, UploadQuota
 from web.store.integrity import conflict_message
 from web.store.records import (
     AssetRecord,
@@ -137,6 +137,22 @@ def _check_session(data: SessionInput, timezone: str, days: Iterable[date]) -> N
         raise InvalidData(f"rematch_cooldown_seconds must be between 0 and {COOLDOWN_SECONDS_MAX}")
     if data.allowed_pairs is not None and not data.allowed_pairs:
         raise InvalidData("allowed_pairs must name at least one pair (null lets everyone meet everyone)")
+
+
+def _check_quota(quota: UploadQuota, count: int, used: int, adding: int) -> None:
+    if count >= quota.max_files:
+        raise Conflict(f"at most {quota.max_files} uploads per ticket: delete one first")
+    if used >= quota.max_bytes:
+        raise Conflict(f"your uploads already take the {_mb(quota.max_bytes)} allowed: delete one first")
+    if used + adding > quota.max_bytes:
+        raise Conflict(
+            f"your uploads may take {_mb(quota.max_bytes)} in all, and with this one they would take "
+            f"{_mb(used + adding)}: delete one first"
+        )
+
+
+def _mb(n: int) -> str:
+    return f"{n / (1024 * 1024):.1f} MB"
 
 
 def _asset_record(a: m.Asset) -> AssetRecord:
@@ -763,19 +779,53 @@ class Store:
             created_at=_now(),
         )
 
-    async def add_asset(self, data: AssetInput, max_per_ticket: int | None = None) -> AssetRecord:
+    async def add_asset(self, data: AssetInput, quota: UploadQuota | None = None) -> AssetRecord:
+        """Store an upload's row; with a quota, only if the ticket's uploads stay within it (409)."""
         async with self._tx() as s:
+            if data.ticket_id is not None and quota is not None:
+                await self._lock_ticket(s, data.ticket_id)
+                count, used = await self._upload_usage(s, data.ticket_id)
+                _check_quota(quota, count, used, data.size_bytes)
             await self._event_row(s, data.event_id)
-            if data.ticket_id is not None and max_per_ticket is not None:
-                count = await s.scalar(
-                    select(func.count()).select_from(m.Asset).where(m.Asset.ticket_id == data.ticket_id)
-                )
-                if (count or 0) >= max_per_ticket:
-                    raise Conflict(f"at most {max_per_ticket} uploads per ticket: delete one first")
             row = self._asset_row(data)
             s.add(row)
             await s.flush()
             return _asset_record(row)
+
+    @staticmethod
+    async def _lock_ticket(s: AsyncSession, ticket_id: int) -> None:
+        """Hold the ticket until the transaction ends, so that its uploads are counted and inserted one
+        request at a time: an update that changes nothing takes the ticket's row lock on PostgreSQL and
+        the database's write lock on SQLite (as the transaction's first statement, waiting its turn)."""
+        locked = await s.execute(
+            update(m.Ticket)
+            .where(m.Ticket.id == ticket_id)
+            .values(id=m.Ticket.id)
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(locked, "rowcount", 1) == 0:
+            raise NotFound(f"ticket {ticket_id} not found")
+
+    @staticmethod
+    async def _upload_usage(s: AsyncSession, ticket_id: int) -> tuple[int, int]:
+        row = (
+            await s.execute(
+                select(func.count(), func.coalesce(func.sum(m.Asset.size_bytes), 0)).where(
+                    m.Asset.ticket_id == ticket_id
+                )
+            )
+        ).one()
+        return int(row[0]), int(row[1])
+
+    async def upload_usage(self, ticket_id: int) -> tuple[int, int]:
+        """How many files a ticket has uploaded, and their bytes in all."""
+        async with self._tx() as s:
+            return await self._upload_usage(s, ticket_id)
+
+    async def check_upload_quota(self, ticket_id: int, quota: UploadQuota) -> None:
+        """409 if the ticket's quota is already used up (a cheap early refusal; `add_asset` decides)."""
+        count, used = await self.upload_usage(ticket_id)
+        _check_quota(quota, count, used, 0)
 
     async def get_asset(self, asset_id: int) -> AssetRecord | None:
         async with self._tx() as s:
