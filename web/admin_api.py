@@ -13,7 +13,7 @@ from web import uploads
 from web.auth import Admin, require_admin
 from web.errors import Conflict, NotFound, Unprocessable
 from web.json_io import no_content, path_id, read_json, respond
-from web.keys import CONFIG_KEY, LIVE_ROOMS_KEY, MEDIA_FILES_KEY, STORE_KEY
+from web.keys import CONFIG_KEY, LIVE_ROOMS_KEY, MEDIA_FILES_KEY, STORE_KEY, UPLOAD_WORKERS_KEY
 from web.route import Route
 from web.store import (
     AssetInput,
@@ -356,7 +356,7 @@ async def _save_upload(
     request: web.Request, kinds: tuple[str, ...], event_id: int, ticket_id: int | None, purpose: str
 ) -> tuple[uploads.StoredFile, AssetInput]:
     files = request.app[MEDIA_FILES_KEY]
-    stored = await uploads.receive(request, files, kinds, _limits(request))
+    stored = await uploads.receive(request, files, request.app[UPLOAD_WORKERS_KEY], kinds, _limits(request))
     data = AssetInput(
         event_id=event_id,
         ticket_id=ticket_id,

@@ -14,12 +14,13 @@ from prometheus_client import CollectorRegistry
 
 from web.config import Config, MiB
 from web.data_dir import private_dir
-from web.keys import CONFIG_KEY, MEDIA_FILES_KEY, METRICS_REGISTRY_KEY, STORE_KEY
+from web.keys import CONFIG_KEY, MEDIA_FILES_KEY, METRICS_REGISTRY_KEY, STORE_KEY, UPLOAD_WORKERS_KEY
 from web.media_files import MediaFiles
-from web.middleware import RequestMetrics, error_middleware, security_headers
+from web.middleware import RequestMetrics, close_after_timeout, error_middleware, security_headers
 from web.pages import add_metrics_route
 from web.routes import add_routes
 from web.store import Store
+from web.upload_workers import UploadWorkers
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ def create_app(config: Config) -> web.Application:
     registry = CollectorRegistry()
     metrics = RequestMetrics(registry)
     app = web.Application(
-        middlewares=[metrics.middleware, security_headers, error_middleware],
+        middlewares=[close_after_timeout, metrics.middleware, security_headers, error_middleware],
         # Upload handlers enforce their own, smaller limits while streaming; this is the outer bound.
         client_max_size=max(config.max_image_bytes, config.max_video_bytes) + MiB,
     )
@@ -36,6 +37,7 @@ def create_app(config: Config) -> web.Application:
     app[METRICS_REGISTRY_KEY] = registry
     app[MEDIA_FILES_KEY] = MediaFiles(config.media_dir)
     app.cleanup_ctx.append(_store_ctx)
+    app.cleanup_ctx.append(_upload_workers_ctx)
     add_routes(app)
     _setup_media(app)
     add_metrics_route(app)
@@ -113,3 +115,13 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await store.close()
+
+
+async def _upload_workers_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The threads that decode and store uploads live as long as the app runs."""
+    workers = UploadWorkers()
+    app[UPLOAD_WORKERS_KEY] = workers
+    try:
+        yield
+    finally:
+        await asyncio.get_running_loop().run_in_executor(None, workers.close)

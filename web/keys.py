@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry
 from web.config import Config
 from web.media_files import MediaFiles
 from web.store import SessionRecord, Store
+from web.upload_workers import UploadWorkers
 
 
 class LiveRooms(Protocol):
@@ -43,5 +44,7 @@ CONFIG_KEY = web.AppKey("config", Config)
 STORE_KEY = web.AppKey("store", Store)
 MEDIA_FILES_KEY = web.AppKey("media_files", MediaFiles)
 METRICS_REGISTRY_KEY = web.AppKey("metrics_registry", CollectorRegistry)
+# The threads that decode and store uploads (set by web.upload_workers.upload_workers_ctx while running).
+UPLOAD_WORKERS_KEY = web.AppKey("upload_workers", UploadWorkers)
 # Set by the media plane (sfu.setup) when it runs; absent otherwise.
 LIVE_ROOMS_KEY = web.AppKey("live_rooms", LiveRooms)

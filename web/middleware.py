@@ -1,4 +1,5 @@
-"""Middlewares: every error becomes JSON, every response gets safe headers, requests are counted."""
+"""Middlewares: every error becomes JSON, every response gets safe headers, requests are counted, a
+request timeout closes its connection."""
 
 from __future__ import annotations
 
@@ -76,6 +77,20 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         # A bug of ours: log it with the traceback, answer without details.
         logger.exception("unhandled error in %s %s", request.method, request.path)
         return error_json(500, "internal server error")
+
+
+@web.middleware
+async def close_after_timeout(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A 408 ends the connection as soon as it is sent: aiohttp would otherwise go on reading the rest of
+    a body that came too slowly, for its lingering time, before it closes. The outermost middleware: the
+    response is complete when it gets it."""
+    response = await handler(request)
+    if response.status == 408 and not response.prepared and request.transport is not None:
+        response.force_close()
+        await response.prepare(request)
+        await response.write_eof()
+        request.transport.close()
+    return response
 
 
 @web.middleware
