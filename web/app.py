@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import ipaddress
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -12,6 +13,7 @@ from pathlib import Path
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
+from web.access_log import AccessLogger
 from web.config import Config, MiB
 from web.data_dir import private_dir
 from web.keys import CONFIG_KEY, MEDIA_FILES_KEY, METRICS_REGISTRY_KEY, STORE_KEY, UPLOAD_WORKERS_KEY
@@ -42,6 +44,40 @@ def create_app(config: Config) -> web.Application:
     _setup_media(app)
     add_metrics_route(app)
     return app
+
+
+def make_runner(app: web.Application, config: Config) -> web.AppRunner:
+    """The runner the server listens with. aiohttp closes a connection whose next request head is not
+    complete `keepalive_timeout` seconds after the connection opened or its previous response was sent: with
+    `config.header_timeout` that is the header timeout (a client that sends its headers slowly, or nothing,
+    is cut off) and how long an idle keep-alive connection is kept. Request bodies have their own timeout
+    (web/body.py)."""
+    return web.AppRunner(
+        app,
+        access_log_class=AccessLogger,
+        access_log=logging.getLogger("speedmeet.access"),
+        keepalive_timeout=config.header_timeout,
+    )
+
+
+def public_host_warning(config: Config) -> str | None:
+    """Why the operator should set --public-host, when the server listens beyond loopback without it."""
+    if config.public_host is not None or _is_loopback(config.host):
+        return None
+    return (
+        f"listening on {config.host or 'every interface'} without --public-host: join links will follow "
+        "each request's Host header, which clients choose. Set --public-host to the public URL, e.g. "
+        "https://meet.example.org"
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name, or "" for every interface
 
 
 def _setup_media(app: web.Application) -> None:

@@ -16,8 +16,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from web.access_log import AccessLogger
-from web.app import create_app, write_secret_file
+from web.app import create_app, make_runner, public_host_warning, write_secret_file
 from web.config import DEFAULT_MAX_IMAGE_PIXELS, Config, ConfigError, IceServer, MiB
 from web.data_dir import private_dir
 from web.store import Store
@@ -235,9 +234,7 @@ def config_from_args(args: argparse.Namespace, env: Mapping[str, str] | None = N
 async def serve(config: Config) -> None:
     """Run until SIGINT/SIGTERM, then shut down cleanly."""
     app = create_app(config)
-    runner = web.AppRunner(
-        app, access_log_class=AccessLogger, access_log=logging.getLogger("speedmeet.access")
-    )
+    runner = make_runner(app, config)
     await runner.setup()
     try:
         site = web.TCPSite(runner, config.host, config.port)
@@ -245,6 +242,9 @@ async def serve(config: Config) -> None:
         # With --port 0 the system picks the port: show the one actually bound.
         ports = [a[1] for a in runner.addresses if isinstance(a, tuple) and len(a) >= 2]
         url = config.local_url(ports[0] if ports else None)
+        warning = public_host_warning(config)
+        if warning is not None:
+            logger.warning("%s", warning)
         print(f"speedmeet is running on {url}  (Ctrl+C to stop)", flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
