@@ -235,3 +235,5 @@ async def test_admin_builds_an_event_and_a_session(
     width = await page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390 + 1, f"page scrolls sideways at phone width ({width}px)"
     assert [c for c in console if "pageerror" in c] == []
+    # The page keeps to its Content-Security-Policy: the browser refused nothing.
+    assert [c for c in console if "Content Security Policy" in c] == []
