@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -13,7 +13,7 @@ from web import uploads
 from web.auth import Admin, require_admin
 from web.errors import Conflict, NotFound, Unprocessable
 from web.json_io import no_content, path_id, read_json, respond
-from web.keys import CONFIG_KEY, LIVE_ROOMS_KEY, MEDIA_FILES_KEY, STORE_KEY, UPLOAD_WORKERS_KEY
+from web.keys import CLOCK_KEY, CONFIG_KEY, LIVE_ROOMS_KEY, MEDIA_FILES_KEY, STORE_KEY, UPLOAD_WORKERS_KEY
 from web.route import Route
 from web.store import (
     AssetInput,
@@ -43,8 +43,8 @@ def _store(request: web.Request) -> Store:
     return request.app[STORE_KEY]
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
+def _now(request: web.Request) -> datetime:
+    return request.app[CLOCK_KEY]()
 
 
 def base_url(request: web.Request) -> str:
@@ -114,7 +114,7 @@ async def get_event(request: web.Request) -> web.Response:
     store = _store(request)
     types = await store.list_ticket_types(event.id)
     sessions = await store.list_sessions(event.id)
-    now = _now()
+    now = _now(request)
     return respond(
         s.EventDetail(
             **event_out(event).model_dump(),
@@ -271,7 +271,7 @@ def _pairs(value: list[tuple[str, str]] | None) -> tuple[tuple[str, str], ...] |
 async def list_sessions(request: web.Request) -> web.Response:
     admin = await require_admin(request)
     event = await _event(request, admin)
-    now = _now()
+    now = _now(request)
     sessions = await _store(request).list_sessions(event.id)
     return respond(s.SessionList(sessions=[session_out(x, now) for x in sessions]))
 
@@ -291,12 +291,12 @@ async def create_session(request: web.Request) -> web.Response:
         allowed_pairs=_pairs(body.allowed_pairs),
     )
     record = await _store(request).create_session(event.id, data)
-    return respond(session_out(record, _now()), status=201)
+    return respond(session_out(record, _now(request)), status=201)
 
 
 async def get_session(request: web.Request) -> web.Response:
     admin = await require_admin(request)
-    return respond(session_out(await _session(request, admin), _now()))
+    return respond(session_out(await _session(request, admin), _now(request)))
 
 
 async def patch_session(request: web.Request) -> web.Response:
@@ -331,7 +331,7 @@ async def patch_session(request: web.Request) -> web.Response:
     rooms = request.app.get(LIVE_ROOMS_KEY)
     if rooms is not None:
         await rooms.session_changed(record)  # a running room pairs by the new rules from now on
-    return respond(session_out(record, _now()))
+    return respond(session_out(record, _now(request)))
 
 
 async def delete_session(request: web.Request) -> web.Response:
@@ -381,7 +381,7 @@ async def put_pre_session_media(request: web.Request) -> web.Response:
         await _remove_files(request, [stored.filename])
         raise
     await _remove_files(request, [old] if old else [])
-    return respond(session_out(record, _now()))
+    return respond(session_out(record, _now(request)))
 
 
 async def delete_pre_session_media(request: web.Request) -> web.Response:
@@ -396,7 +396,7 @@ async def session_summary(request: web.Request) -> web.Response:
     admin = await require_admin(request)
     current = await _session(request, admin)
     summary = await _store(request).session_summary(current.id)
-    return respond(summary_out(summary, current.status(_now())))
+    return respond(summary_out(summary, current.status(_now(request))))
 
 
 async def session_live(request: web.Request) -> web.Response:
@@ -407,7 +407,7 @@ async def session_live(request: web.Request) -> web.Response:
     return respond(
         s.LiveOut(
             session_id=current.id,
-            status=current.status(_now()),
+            status=current.status(_now(request)),
             running=live is not None,
             live=dict(live) if live is not None else None,
         )

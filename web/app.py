@@ -8,6 +8,7 @@ import ipaddress
 import logging
 import os
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 from aiohttp import web
@@ -16,7 +17,14 @@ from prometheus_client import CollectorRegistry
 from web.access_log import AccessLogger
 from web.config import Config, MiB
 from web.data_dir import private_dir
-from web.keys import CONFIG_KEY, MEDIA_FILES_KEY, METRICS_REGISTRY_KEY, STORE_KEY, UPLOAD_WORKERS_KEY
+from web.keys import (
+    CLOCK_KEY,
+    CONFIG_KEY,
+    MEDIA_FILES_KEY,
+    METRICS_REGISTRY_KEY,
+    STORE_KEY,
+    UPLOAD_WORKERS_KEY,
+)
 from web.media_files import MediaFiles
 from web.middleware import RequestMetrics, close_after_timeout, error_middleware, security_headers
 from web.pages import add_metrics_route
@@ -36,6 +44,7 @@ def create_app(config: Config) -> web.Application:
         client_max_size=max(config.max_image_bytes, config.max_video_bytes) + MiB,
     )
     app[CONFIG_KEY] = config
+    app[CLOCK_KEY] = wall_clock
     app[METRICS_REGISTRY_KEY] = registry
     app[MEDIA_FILES_KEY] = MediaFiles(config.media_dir)
     app.cleanup_ctx.append(_store_ctx)
@@ -44,6 +53,10 @@ def create_app(config: Config) -> web.Application:
     _setup_media(app)
     add_metrics_route(app)
     return app
+
+
+def wall_clock() -> datetime:
+    return datetime.now(UTC)
 
 
 def make_runner(app: web.Application, config: Config) -> web.AppRunner:

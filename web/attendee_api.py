@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 
 from aiohttp import web
 
@@ -12,7 +11,7 @@ from web.admin_api import store_upload
 from web.auth import check_ticket_event, require_ticket
 from web.errors import Conflict, NotFound
 from web.json_io import no_content, path_id, respond
-from web.keys import CONFIG_KEY, LIVE_ROOMS_KEY, MEDIA_FILES_KEY, STORE_KEY
+from web.keys import CLOCK_KEY, CONFIG_KEY, LIVE_ROOMS_KEY, MEDIA_FILES_KEY, STORE_KEY
 from web.route import Route
 from web.store import ConnectionView, SessionRecord, Store, TicketRecord, UploadQuota
 from web.views import asset_out, connection_out, match_out, me_out, media_out
@@ -36,7 +35,7 @@ async def get_session(request: web.Request) -> web.Response:
     event = await request.app[STORE_KEY].get_event(record.event_id)
     if event is None:
         raise NotFound(f"session {record.id} not found")
-    now = datetime.now(UTC)
+    now = request.app[CLOCK_KEY]()
     config = request.app[CONFIG_KEY]
     return respond(
         s.AttendeeSessionOut(
@@ -83,7 +82,7 @@ async def post_connection(request: web.Request) -> web.Response:
     handled = rooms is not None and await rooms.connect(ticket.event_id, ticket.id, other.id)
     view = await _connection_with(store, ticket.id, other.id) if handled else None
     if view is None:
-        await store.request_connection(ticket.id, other.id, datetime.now(UTC))
+        await store.request_connection(ticket.id, other.id, request.app[CLOCK_KEY]())
         view = await _connection_with(store, ticket.id, other.id)
     if view is None:
         raise Conflict(f"the connection with ticket {other.id} could not be saved; try again")

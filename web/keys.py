@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any, Protocol
 
 from aiohttp import web
@@ -40,7 +41,11 @@ class LiveRooms(Protocol):
         ...
 
 
+Clock = Callable[[], datetime]
+
 CONFIG_KEY = web.AppKey("config", Config)
+# The time the API tells a session's status by (aware, UTC): the wall clock; tests set a fixed one.
+CLOCK_KEY: web.AppKey[Clock] = web.AppKey("clock")
 STORE_KEY = web.AppKey("store", Store)
 MEDIA_FILES_KEY = web.AppKey("media_files", MediaFiles)
 METRICS_REGISTRY_KEY = web.AppKey("metrics_registry", CollectorRegistry)
