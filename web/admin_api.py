@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -13,7 +13,7 @@ from web import uploads
 from web.auth import Admin, require_admin
 from web.errors import Conflict, NotFound, Unprocessable
 from web.json_io import no_content, path_id, read_json, respond
-from web.keys import CONFIG_KEY, MEDIA_FILES_KEY, ROOMS_KEY, STORE_KEY
+from web.keys import CLOCK_KEY, CONFIG_KEY, MEDIA_FILES_KEY, ROOMS_KEY, STORE_KEY, UPLOAD_WORKERS_KEY
 from web.route import Route
 from web.store import (
     AssetInput,
@@ -25,6 +25,7 @@ from web.store import (
     Store,
     TicketInput,
     TicketRecord,
+    UploadQuota,
 )
 from web.views import (
     asset_out,
@@ -42,8 +43,8 @@ def _store(request: web.Request) -> Store:
     return request.app[STORE_KEY]
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
+def _now(request: web.Request) -> datetime:
+    return request.app[CLOCK_KEY]()
 
 
 def base_url(request: web.Request) -> str:
@@ -113,7 +114,7 @@ async def get_event(request: web.Request) -> web.Response:
     store = _store(request)
     types = await store.list_ticket_types(event.id)
     sessions = await store.list_sessions(event.id)
-    now = _now()
+    now = _now(request)
     return respond(
         s.EventDetail(
             **event_out(event).model_dump(),
@@ -276,7 +277,7 @@ def _pairs(value: list[tuple[str, str]] | None) -> tuple[tuple[str, str], ...] |
 async def list_sessions(request: web.Request) -> web.Response:
     admin = await require_admin(request)
     event = await _event(request, admin)
-    now = _now()
+    now = _now(request)
     sessions = await _store(request).list_sessions(event.id)
     return respond(s.SessionList(sessions=[session_out(x, now) for x in sessions]))
 
@@ -296,12 +297,12 @@ async def create_session(request: web.Request) -> web.Response:
         allowed_pairs=_pairs(body.allowed_pairs),
     )
     record = await _store(request).create_session(event.id, data)
-    return respond(session_out(record, _now()), status=201)
+    return respond(session_out(record, _now(request)), status=201)
 
 
 async def get_session(request: web.Request) -> web.Response:
     admin = await require_admin(request)
-    return respond(session_out(await _session(request, admin), _now()))
+    return respond(session_out(await _session(request, admin), _now(request)))
 
 
 async def patch_session(request: web.Request) -> web.Response:
@@ -336,7 +337,7 @@ async def patch_session(request: web.Request) -> web.Response:
     rooms = request.app.get(ROOMS_KEY)
     if rooms is not None:
         await rooms.session_changed(record)  # a running room pairs by the new rules from now on
-    return respond(session_out(record, _now()))
+    return respond(session_out(record, _now(request)))
 
 
 async def delete_session(request: web.Request) -> web.Response:
@@ -361,7 +362,7 @@ async def _save_upload(
     request: web.Request, kinds: tuple[str, ...], event_id: int, ticket_id: int | None, purpose: str
 ) -> tuple[uploads.StoredFile, AssetInput]:
     files = request.app[MEDIA_FILES_KEY]
-    stored = await uploads.receive(request, files, kinds, _limits(request))
+    stored = await uploads.receive(request, files, request.app[UPLOAD_WORKERS_KEY], kinds, _limits(request))
     data = AssetInput(
         event_id=event_id,
         ticket_id=ticket_id,
@@ -386,7 +387,7 @@ async def put_pre_session_media(request: web.Request) -> web.Response:
         await _remove_files(request, [stored.filename])
         raise
     await _remove_files(request, [old] if old else [])
-    return respond(session_out(record, _now()))
+    return respond(session_out(record, _now(request)))
 
 
 async def delete_pre_session_media(request: web.Request) -> web.Response:
@@ -401,7 +402,7 @@ async def session_summary(request: web.Request) -> web.Response:
     admin = await require_admin(request)
     current = await _session(request, admin)
     summary = await _store(request).session_summary(current.id)
-    return respond(summary_out(summary, current.status(_now())))
+    return respond(summary_out(summary, current.status(_now(request))))
 
 
 async def session_live(request: web.Request) -> web.Response:
@@ -412,7 +413,7 @@ async def session_live(request: web.Request) -> web.Response:
     return respond(
         s.LiveOut(
             session_id=current.id,
-            status=current.status(_now()),
+            status=current.status(_now(request)),
             running=live is not None,
             live=live.as_dict() if live is not None else None,
         )
@@ -442,11 +443,13 @@ async def store_upload(
     event_id: int,
     ticket_id: int | None,
     purpose: str,
-    max_per_ticket: int | None = None,
+    quota: UploadQuota | None = None,
 ) -> AssetRecord:
+    if ticket_id is not None and quota is not None:
+        await _store(request).check_upload_quota(ticket_id, quota)  # before any decoding
     stored, data = await _save_upload(request, kinds, event_id, ticket_id, purpose)
     try:
-        return await _store(request).add_asset(data, max_per_ticket=max_per_ticket)
+        return await _store(request).add_asset(data, quota)  # counts and inserts in one step
     except BaseException:
         await _remove_files(request, [stored.filename])
         raise

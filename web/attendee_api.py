@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 
 from aiohttp import web
 
@@ -12,9 +11,9 @@ from web.admin_api import store_upload
 from web.auth import check_ticket_event, require_ticket
 from web.errors import Conflict, NotFound
 from web.json_io import no_content, path_id, respond
-from web.keys import CONFIG_KEY, MEDIA_FILES_KEY, ROOMS_KEY, STORE_KEY
+from web.keys import CLOCK_KEY, CONFIG_KEY, MEDIA_FILES_KEY, ROOMS_KEY, STORE_KEY
 from web.route import Route
-from web.store import ConnectionView, SessionRecord, Store, TicketRecord
+from web.store import ConnectionView, SessionRecord, Store, TicketRecord, UploadQuota
 from web.views import asset_out, connection_out, match_out, me_out, media_out
 
 TAG = "attendee"
@@ -36,7 +35,7 @@ async def get_session(request: web.Request) -> web.Response:
     event = await request.app[STORE_KEY].get_event(record.event_id)
     if event is None:
         raise NotFound(f"session {record.id} not found")
-    now = datetime.now(UTC)
+    now = request.app[CLOCK_KEY]()
     config = request.app[CONFIG_KEY]
     return respond(
         s.AttendeeSessionOut(
@@ -83,7 +82,7 @@ async def post_connection(request: web.Request) -> web.Response:
     handled = rooms is not None and await rooms.connect(ticket.event_id, ticket.id, other.id)
     view = await _connection_with(store, ticket.id, other.id) if handled else None
     if view is None:
-        await store.request_connection(ticket.id, other.id, datetime.now(UTC))
+        await store.request_connection(ticket.id, other.id, request.app[CLOCK_KEY]())
         view = await _connection_with(store, ticket.id, other.id)
     if view is None:
         raise Conflict(f"the connection with ticket {other.id} could not be saved; try again")
@@ -109,8 +108,9 @@ async def get_backgrounds(request: web.Request) -> web.Response:
 
 async def upload_background(request: web.Request) -> web.Response:
     ticket = await require_ticket(request)
-    limit = request.app[CONFIG_KEY].max_uploads_per_ticket
-    record = await store_upload(request, ("image",), ticket.event_id, ticket.id, "background", limit)
+    config = request.app[CONFIG_KEY]
+    quota = UploadQuota(config.max_uploads_per_ticket, config.max_upload_bytes_per_ticket)
+    record = await store_upload(request, ("image",), ticket.event_id, ticket.id, "background", quota)
     return respond(asset_out(record, "me"), status=201)
 
 

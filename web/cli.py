@@ -14,9 +14,9 @@ from pathlib import Path
 
 from aiohttp import web
 
-from web.access_log import AccessLogger
-from web.app import create_app, write_secret_file
-from web.config import Config, ConfigError, IceServer, MiB
+from web.app import create_app, make_runner, public_host_warning, write_secret_file
+from web.config import DEFAULT_MAX_IMAGE_PIXELS, Config, ConfigError, IceServer, MiB
+from web.data_dir import private_dir
 from web.store import Store
 
 logger = logging.getLogger(__name__)
@@ -53,6 +53,20 @@ def _int_env(name: str, default: int, env: Mapping[str, str]) -> int:
         raise ConfigError(f"{name} must be an integer, not {value!r}") from None
 
 
+def _float_env(name: str, default: float, env: Mapping[str, str]) -> float:
+    value = _env(name, env)
+    if value is None:
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, not {value!r}") from None
+
+
+def _pick(flag: float | None, name: str, default: float, env: Mapping[str, str]) -> float:
+    return flag if flag is not None else _float_env(name, default, env)
+
+
 def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser], env: Mapping[str, str]) -> None:
     p = sub.add_parser("serve", help="run the server")
     p.add_argument("--host", default=_env("SPEEDMEET_HOST", env) or "127.0.0.1", help="env SPEEDMEET_HOST")
@@ -80,7 +94,39 @@ def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser], env: Ma
     p.add_argument("--max-image-mb", type=int, default=None, help="env SPEEDMEET_MAX_IMAGE_MB; default 8")
     p.add_argument("--max-video-mb", type=int, default=None, help="env SPEEDMEET_MAX_VIDEO_MB; default 50")
     p.add_argument(
-        "--max-image-pixels", type=int, default=None, help="env SPEEDMEET_MAX_IMAGE_PIXELS; default 25000000"
+        "--max-image-pixels",
+        type=int,
+        default=None,
+        help=f"largest image accepted, width x height (env SPEEDMEET_MAX_IMAGE_PIXELS; default "
+        f"{DEFAULT_MAX_IMAGE_PIXELS}, 4096x4096)",
+    )
+    p.add_argument(
+        "--max-uploads-per-ticket",
+        type=int,
+        default=None,
+        help="most background images one attendee may upload (env SPEEDMEET_MAX_UPLOADS_PER_TICKET; "
+        "default 20)",
+    )
+    p.add_argument(
+        "--max-upload-mb-per-ticket",
+        type=int,
+        default=None,
+        help="most megabytes one attendee's uploads may take in all (env SPEEDMEET_MAX_UPLOAD_MB_PER_TICKET; "
+        "default 50)",
+    )
+    p.add_argument(
+        "--header-timeout",
+        type=float,
+        default=None,
+        help="seconds a client has to send a request's headers, also how long an idle connection is kept "
+        "(env SPEEDMEET_HEADER_TIMEOUT; default 20)",
+    )
+    p.add_argument(
+        "--body-timeout",
+        type=float,
+        default=None,
+        help="seconds a client has to send a request body, plus one per 8 KiB received "
+        "(env SPEEDMEET_BODY_TIMEOUT; default 30)",
     )
     p.add_argument(
         "--effect-fps",
@@ -134,7 +180,17 @@ def config_from_args(args: argparse.Namespace, env: Mapping[str, str] | None = N
     pixels = (
         args.max_image_pixels
         if args.max_image_pixels is not None
-        else _int_env("SPEEDMEET_MAX_IMAGE_PIXELS", 25_000_000, env)
+        else _int_env("SPEEDMEET_MAX_IMAGE_PIXELS", DEFAULT_MAX_IMAGE_PIXELS, env)
+    )
+    uploads = (
+        args.max_uploads_per_ticket
+        if args.max_uploads_per_ticket is not None
+        else _int_env("SPEEDMEET_MAX_UPLOADS_PER_TICKET", Config.max_uploads_per_ticket, env)
+    )
+    upload_mb = (
+        args.max_upload_mb_per_ticket
+        if args.max_upload_mb_per_ticket is not None
+        else _int_env("SPEEDMEET_MAX_UPLOAD_MB_PER_TICKET", Config.max_upload_bytes_per_ticket // MiB, env)
     )
     return Config(
         host=args.host,
@@ -147,6 +203,10 @@ def config_from_args(args: argparse.Namespace, env: Mapping[str, str] | None = N
         max_image_bytes=image_mb * MiB,
         max_video_bytes=video_mb * MiB,
         max_image_pixels=pixels,
+        max_uploads_per_ticket=uploads,
+        max_upload_bytes_per_ticket=upload_mb * MiB,
+        header_timeout=_pick(args.header_timeout, "SPEEDMEET_HEADER_TIMEOUT", Config.header_timeout, env),
+        body_timeout=_pick(args.body_timeout, "SPEEDMEET_BODY_TIMEOUT", Config.body_timeout, env),
         effect_fps=effect_fps or None,
     )
 
@@ -154,9 +214,7 @@ def config_from_args(args: argparse.Namespace, env: Mapping[str, str] | None = N
 async def serve(config: Config) -> None:
     """Run until SIGINT/SIGTERM, then shut down cleanly."""
     app = create_app(config)
-    runner = web.AppRunner(
-        app, access_log_class=AccessLogger, access_log=logging.getLogger("speedmeet.access")
-    )
+    runner = make_runner(app, config)
     await runner.setup()
     try:
         site = web.TCPSite(runner, config.host, config.port)
@@ -164,6 +222,9 @@ async def serve(config: Config) -> None:
         # With --port 0 the system picks the port: show the one actually bound.
         ports = [a[1] for a in runner.addresses if isinstance(a, tuple) and len(a) >= 2]
         url = config.local_url(ports[0] if ports else None)
+        warning = public_host_warning(config)
+        if warning is not None:
+            logger.warning("%s", warning)
         print(f"speedmeet is running on {url}  (Ctrl+C to stop)", flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -200,7 +261,7 @@ def _admin_token_command(args: argparse.Namespace) -> int:
         )
         return 1
     config = Config(data_dir=args.data_dir, database_url=args.database_url or "")
-    config.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(config.data_dir)
     token = asyncio.run(_reset_admin_token(config.database_url))
     if args.output is not None:
         write_secret_file(args.output, token)

@@ -11,6 +11,7 @@ from typing import Any
 from web.store import default_database_url
 
 MiB = 1024 * 1024
+DEFAULT_MAX_IMAGE_PIXELS = 4096 * 4096
 ICE_SCHEMES = ("stun:", "stuns:", "turn:", "turns:")
 
 
@@ -92,8 +93,15 @@ class Config:
     admin_token_file: Path | None = None  # where a newly created admin token is also written (mode 0600)
     max_image_bytes: int = 8 * MiB
     max_video_bytes: int = 50 * MiB
-    max_image_pixels: int = 25_000_000
+    # Backgrounds are shown at most 1920 pixels wide and stored no larger: 4096 x 4096 covers phone photos
+    # and 4K screenshots, and one decode of it takes at most 64 MiB (4 bytes a pixel).
+    max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS
     max_uploads_per_ticket: int = 20
+    max_upload_bytes_per_ticket: int = 50 * MiB  # what an attendee's stored backgrounds may take in all
+    # Seconds a client has to send a request's headers (also how long an idle keep-alive connection is
+    # kept), and to send a body, plus a second per MIN_BODY_RATE bytes received (web/body.py).
+    header_timeout: float = 20.0
+    body_timeout: float = 30.0
     # Load the background-effect models at start (in the background), not when the first attendee
     # picks a background. Tests that never use effects turn it off to save the CPU.
     preload_effects: bool = True
@@ -107,7 +115,15 @@ class Config:
             object.__setattr__(self, "database_url", default_database_url(self.data_dir))
         if self.public_host is not None:
             object.__setattr__(self, "public_host", _normalise_base_url(self.public_host))
-        for name in ("max_image_bytes", "max_video_bytes", "max_image_pixels", "max_uploads_per_ticket"):
+        for name in (
+            "max_image_bytes",
+            "max_video_bytes",
+            "max_image_pixels",
+            "max_uploads_per_ticket",
+            "max_upload_bytes_per_ticket",
+            "header_timeout",
+            "body_timeout",
+        ):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive")
         if self.effect_fps is not None and not 1 <= self.effect_fps <= 60:

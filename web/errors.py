@@ -31,6 +31,10 @@ class NotFound(ApiError):
     status = 404
 
 
+class RequestTimeout(ApiError):
+    status = 408
+
+
 class Conflict(ApiError):
     status = 409
 

@@ -8,6 +8,7 @@ from typing import TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from web.body import BodyStream
 from web.errors import BadRequest, NotFound, Unprocessable
 from web.middleware import validation_details
 
@@ -23,11 +24,14 @@ async def read_json(request: web.Request, model: type[M]) -> M:
     """The body as `model`: 400 if it is not JSON, 422 (with details) if it does not fit the schema."""
     if request.content_length is not None and request.content_length > MAX_JSON_BYTES:
         raise web.HTTPRequestEntityTooLarge(max_size=MAX_JSON_BYTES, actual_size=request.content_length)
+    body = BodyStream.of(
+        request,
+        MAX_JSON_BYTES,
+        lambda: web.HTTPRequestEntityTooLarge(max_size=MAX_JSON_BYTES, actual_size=body.received),
+    )
     buf = bytearray()
-    async for chunk in request.content.iter_chunked(64 * 1024):
+    while chunk := await body.read():
         buf += chunk
-        if len(buf) > MAX_JSON_BYTES:
-            raise web.HTTPRequestEntityTooLarge(max_size=MAX_JSON_BYTES, actual_size=len(buf))
     raw = bytes(buf)
     if not raw.strip():
         raise BadRequest("request body is empty: send a JSON object")

@@ -1,4 +1,5 @@
-"""Uploaded files on disk under the data dir: generated names, never executable, removed with their rows."""
+"""Uploaded files on disk under the data dir: generated names, readable by the server's user only, never
+executable, removed with their rows."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ logger = logging.getLogger(__name__)
 EXTENSIONS = ("png", "jpg", "webp", "mp4", "webm")
 _NAME = re.compile(r"^[A-Za-z0-9_-]{16,64}\.(?:" + "|".join(EXTENSIONS) + r")$")
 _PART_SUFFIX = ".part"
-_FILE_MODE = 0o644  # readable, never executable
+_FILE_MODE = 0o600  # the server's user only, never executable
+_DIR_MODE = 0o700
 
 
 class MediaFiles:
@@ -24,7 +26,7 @@ class MediaFiles:
         self.root = root
 
     def prepare(self) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
 
     @staticmethod
     def valid_name(filename: str) -> bool:

@@ -76,8 +76,10 @@ def build_openapi(routes: Sequence[Route], title: str, version: str) -> dict[str
             }
             op["requestBody"] = {
                 "required": True,
-                "description": "The file as the raw body, or as the field 'file' of a form. The type is "
-                "detected from the bytes: " + ", ".join(types),
+                "description": "The file as the raw body, or as the field 'file' of a form (every byte of "
+                "the form counts against the size limit). The type is detected from the bytes: "
+                + ", ".join(types)
+                + ". Images are stored re-encoded, at most 1920 pixels on their longer side.",
                 "content": content,
             }
         ok: dict[str, Any] = {"description": HTTPStatus(r.status).phrase}
@@ -90,9 +92,9 @@ def build_openapi(routes: Sequence[Route], title: str, version: str) -> dict[str
         if r.path_params:
             errors.add(404)
         if r.body is not None:
-            errors |= {400, 422}
+            errors |= {400, 408, 413, 422}
         if r.upload:
-            errors |= {400, 413, 415}
+            errors |= {400, 408, 413, 415}
         for status in sorted(errors):
             op["responses"][str(status)] = _error(status)
         paths.setdefault(r.openapi_path, {})[r.method.lower()] = op

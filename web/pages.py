@@ -20,6 +20,7 @@ from web.keys import (
     STORE_KEY,
 )
 from web.media_files import MediaFiles
+from web.middleware import PAGE_CSP
 from web.process_metrics import ProcessMetrics
 from web.route import Handler
 from web.schemas import HealthOut
@@ -29,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
-_PAGE_HEADERS = {"Cache-Control": "no-cache"}
+_PAGE_HEADERS = {"Cache-Control": "no-cache", "Content-Security-Policy": PAGE_CSP, "X-Frame-Options": "DENY"}
 # Uploaded files are shown by our pages only: no sniffing, no scripts, never a download prompt.
 _MEDIA_HEADERS = {
     "X-Content-Type-Options": "nosniff",

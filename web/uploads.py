@@ -1,26 +1,34 @@
-"""Uploads: stream the body to disk under a size limit, sniff the real type from the bytes, re-encode
-images (no metadata, bounded pixel count) and check videos before anything is stored."""
+"""Uploads: stream the body to disk under a size limit (every byte of a multipart form counts) and a time
+limit, sniff the real type from the bytes, re-encode images (web/images.py) and check videos on the
+application's upload threads (web/upload_workers.py) before anything is stored."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator
+import warnings
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 import av
-from aiohttp import BodyPartReader, web
-from PIL import Image, ImageOps, UnidentifiedImageError
+from aiohttp import BodyPartReader, MultipartReader, StreamReader, web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.multipart import BadContentDispositionHeader, BadContentDispositionParam
 
+from web.body import BodyStream
 from web.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from web.images import reencode
 from web.media_files import MediaFiles
+from web.upload_workers import UploadWorkers
 
 logger = logging.getLogger(__name__)
 
 _CHUNK = 64 * 1024
 _SNIFF_BYTES = 64  # every signature below lies in the first 64 bytes
+# A multipart form may add this much to the file (boundaries, part headers, a small field or two).
+_FORM_OVERHEAD = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -96,85 +104,125 @@ def _mb(n: int) -> str:
     return f"{n / (1024 * 1024):g} MB"
 
 
-async def _body_chunks(request: web.Request) -> AsyncIterator[bytes]:
+_MALFORMED_FORM = (
+    "malformed multipart form: send the file as the raw body, or as the field 'file' of a "
+    "multipart/form-data form"
+)
+
+
+def _is_file_part(part: BodyPartReader) -> bool:
+    # aiohttp warns about a malformed Content-Disposition rather than failing: such a part is no file.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BadContentDispositionHeader)
+        warnings.simplefilter("ignore", BadContentDispositionParam)
+        return part.filename is not None or part.name == "file"
+
+
+async def _file_part(request: web.Request, body: BodyStream) -> BodyPartReader:
+    """The form's first file part; every part before it is read through (and counted), not kept."""
+    reader = MultipartReader(request.headers, cast(StreamReader, body))
+    while True:
+        part = await reader.next()
+        if part is None:
+            raise BadRequest("no file in the form: send the file in a field named 'file'")
+        if isinstance(part, BodyPartReader) and _is_file_part(part):
+            return part
+        if isinstance(part, BodyPartReader):
+            while await part.read_chunk(_CHUNK):
+                pass
+
+
+async def _body_chunks(request: web.Request, body: BodyStream) -> AsyncGenerator[bytes, None]:
     """The upload's bytes: the first file of a multipart form, or the raw body."""
     # Anything but multipart is the file itself, whatever it claims (curl --data-binary says urlencoded).
     if request.content_type.startswith("multipart/"):
-        reader = await request.multipart()
-        while True:
-            part = await reader.next()
-            if part is None:
-                raise BadRequest("no file in the form: send the file in a field named 'file'")
-            if isinstance(part, BodyPartReader) and (part.filename is not None or part.name == "file"):
-                break
-            if isinstance(part, BodyPartReader):
-                await part.release()
-        while chunk := await part.read_chunk(_CHUNK):
-            yield chunk
+        try:
+            part = await _file_part(request, body)
+            while chunk := await part.read_chunk(_CHUNK):
+                yield chunk
+        except (ValueError, AssertionError, HttpProcessingError) as exc:
+            # No boundary, a bad part header, a missing boundary line: the client's mistake, told as such.
+            raise BadRequest(_MALFORMED_FORM) from exc
     else:
-        async for chunk in request.content.iter_chunked(_CHUNK):
+        while chunk := await body.read(_CHUNK):
             yield chunk
 
 
 async def receive(
-    request: web.Request, files: MediaFiles, kinds: tuple[str, ...], limits: Limits
+    request: web.Request,
+    files: MediaFiles,
+    workers: UploadWorkers,
+    kinds: tuple[str, ...],
+    limits: Limits,
 ) -> StoredFile:
-    """Take an upload of one of `kinds` ("image", "video"); 413/415/400 on anything else."""
+    """Take an upload of one of `kinds` ("image", "video"); 413/415/400/408 on anything else."""
     max_any = limits.max_bytes(kinds)
-    if request.content_length is not None and request.content_length > max_any + 64 * 1024:
+    if request.content_length is not None and request.content_length > max_any + _FORM_OVERHEAD:
         raise PayloadTooLarge(f"upload too large: the limit is {_mb(max_any)}")
-    loop = asyncio.get_running_loop()
-    part = await loop.run_in_executor(None, files.new_part)
+    part = await workers.files(files.new_part)
     width: int | None
     height: int | None
     try:
-        media_type, size = await _stream_to(request, part, kinds, limits)
+        media_type = await _stream_to(request, part, workers, kinds, limits)
         if media_type.kind == "image":
-            final, width, height = await loop.run_in_executor(
-                None, _reencode_image, part, media_type, limits.max_image_pixels, files
-            )
-            await loop.run_in_executor(None, files.discard, part)
+            final = await workers.files(files.new_part)
+            try:
+                width, height = await workers.decode(
+                    reencode, part, final, media_type.pillow_format or "", limits.max_image_pixels
+                )
+            except BaseException:
+                await workers.files(files.discard, final)
+                raise
+            await workers.files(files.discard, part)
             part = final
         else:
-            width, height = await loop.run_in_executor(None, _probe_video, part, media_type)
-        size = await loop.run_in_executor(None, lambda: part.stat().st_size)
-        name = await loop.run_in_executor(None, files.commit, part, media_type.extension)
+            width, height = await workers.decode(_probe_video, part, media_type)
+        size = await workers.files(lambda: part.stat().st_size)
+        name = await workers.files(files.commit, part, media_type.extension)
     except BaseException:
-        await loop.run_in_executor(None, files.discard, part)
+        await workers.files(files.discard, part)
         raise
     return StoredFile(name, media_type, size, width, height)
 
 
 async def _stream_to(
-    request: web.Request, part: Path, kinds: tuple[str, ...], limits: Limits
-) -> tuple[MediaType, int]:
-    loop = asyncio.get_running_loop()
-    f: IO[bytes] = await loop.run_in_executor(None, part.open, "wb")
+    request: web.Request, part: Path, workers: UploadWorkers, kinds: tuple[str, ...], limits: Limits
+) -> MediaType:
+    head = b""
+    media_type: MediaType | None = None
+    limit = limits.max_bytes(kinds)
+    size = 0
+
+    def too_large() -> PayloadTooLarge:
+        what = media_type.kind if media_type is not None else "upload"
+        return PayloadTooLarge(f"{what} too large: the limit is {_mb(limit)}")
+
+    # Every byte of the body counts, not only the file's: a form's other fields may add little.
+    body = BodyStream.of(request, limit + _FORM_OVERHEAD, too_large)
+    f: IO[bytes] = await workers.files(part.open, "wb")
     try:
-        head = b""
-        media_type: MediaType | None = None
-        limit = limits.max_bytes(kinds)
-        size = 0
-        async for chunk in _body_chunks(request):
-            size += len(chunk)
-            if media_type is None:
-                head += chunk
-                if len(head) < _SNIFF_BYTES:
-                    continue
-                media_type = _check_type(head, kinds)
-                limit = limits.for_kind(media_type.kind)
-                chunk, head = head, b""
-            if size > limit:
-                raise PayloadTooLarge(f"{media_type.kind} too large: the limit is {_mb(limit)}")
-            await loop.run_in_executor(None, f.write, chunk)
+        async with aclosing(_body_chunks(request, body)) as chunks:
+            async for chunk in chunks:
+                size += len(chunk)
+                if media_type is None:
+                    head += chunk
+                    if len(head) < _SNIFF_BYTES:
+                        continue
+                    media_type = _check_type(head, kinds)
+                    limit = limits.for_kind(media_type.kind)
+                    body.max_bytes = limit + _FORM_OVERHEAD
+                    chunk, head = head, b""
+                if size > limit:
+                    raise too_large()
+                await workers.files(f.write, chunk)
         if media_type is None:
             if not head:
                 raise BadRequest("the upload is empty")
             media_type = _check_type(head, kinds)
-            await loop.run_in_executor(None, f.write, head)
-        return media_type, size
+            await workers.files(f.write, head)
+        return media_type
     finally:
-        await loop.run_in_executor(None, f.close)
+        await workers.files(f.close)
 
 
 def _check_type(head: bytes, kinds: tuple[str, ...]) -> MediaType:
@@ -185,45 +233,6 @@ def _check_type(head: bytes, kinds: tuple[str, ...]) -> MediaType:
     if media_type is None or media_type.kind not in kinds:
         raise UnsupportedMediaType(f"unsupported file type: upload {accepted}")
     return media_type
-
-
-def _reencode_image(
-    source: Path, media_type: MediaType, max_pixels: int, files: MediaFiles
-) -> tuple[Path, int, int]:
-    """Decode (after checking the pixel count from the header) and write a clean copy: same format,
-    first frame only, orientation applied, no metadata (EXIF, ICC, text chunks)."""
-    try:
-        with Image.open(source, formats=[media_type.pillow_format or ""]) as img:
-            width, height = img.size
-            # Checked before any pixel is decoded: a few KB of PNG can claim gigapixels.
-            if width * height > max_pixels:
-                raise PayloadTooLarge(
-                    f"image has too many pixels ({width}x{height}); the limit is {max_pixels:,} pixels"
-                )
-            img.load()
-            upright = ImageOps.exif_transpose(img) or img
-            has_alpha = upright.mode in ("RGBA", "LA", "PA") or (
-                upright.mode == "P" and "transparency" in upright.info
-            )
-            mode = "RGBA" if has_alpha and media_type is not JPEG else "RGB"
-            converted = upright.convert(mode)
-            clean = Image.frombytes(mode, converted.size, converted.tobytes())
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise PayloadTooLarge(f"image has too many pixels; the limit is {max_pixels:,} pixels") from exc
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise UnsupportedMediaType(f"the image cannot be decoded: {exc}") from exc
-    out = files.new_part()
-    try:
-        options: dict[str, object] = {}
-        if media_type is JPEG:
-            options = {"quality": 90}
-        elif media_type is WEBP:
-            options = {"quality": 90}
-        clean.save(out, format=media_type.pillow_format, **options)
-    except BaseException:
-        files.discard(out)
-        raise
-    return out, clean.width, clean.height
 
 
 def _probe_video(path: Path, media_type: MediaType) -> tuple[int | None, int | None]:
@@ -239,4 +248,7 @@ def _probe_video(path: Path, media_type: MediaType) -> tuple[int | None, int | N
             ctx = container.streams.video[0].codec_context
             return (ctx.width or None, ctx.height or None)
     except av.FFmpegError as exc:
-        raise UnsupportedMediaType(f"the video cannot be read: {exc}") from exc
+        # FFmpeg's message names the temporary file's path: the user hears what was wrong, not where.
+        raise UnsupportedMediaType(
+            f"the video cannot be read: it is not a complete {media_type.content_type} video"
+        ) from exc

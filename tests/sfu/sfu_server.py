@@ -86,11 +86,14 @@ async def start_server(
 
 
 async def seed(server: Server, tickets: int = 4, **session: object) -> None:
-    """An event (today and tomorrow, UTC), ticket types A and B, tickets, and a session live now."""
+    """An event (yesterday to tomorrow, UTC: a session live now is on its days at any time of day),
+    ticket types A and B, tickets, and a session live now."""
     store = server.store
     now = datetime.now(UTC)
     event = await store.create_event(
-        EventInput(name="Expo", timezone="UTC", days=(now.date(), (now + timedelta(days=1)).date()))
+        EventInput(
+            name="Expo", timezone="UTC", days=tuple((now + timedelta(days=d)).date() for d in (-1, 0, 1))
+        )
     )
     await store.create_ticket_type(event.id, "A")
     await store.create_ticket_type(event.id, "B")

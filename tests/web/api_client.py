@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +19,11 @@ from PIL import Image
 
 from web.app import create_app
 from web.config import Config
-from web.keys import STORE_KEY
+from web.keys import CLOCK_KEY, STORE_KEY
 from web.store import Store
 
+# The servers' clock, fixed (no test depends on the date or time it runs at): a month before the demo event.
+NOW = datetime(2030, 4, 1, 12, 0, tzinfo=UTC)
 EVENT = {"name": "Demo Day", "timezone": "Europe/Berlin", "days": ["2030-05-01", "2030-05-02"]}
 SESSION = {
     "title": "Morning networking",
@@ -115,18 +118,20 @@ StartServer = Callable[..., Awaitable[Api]]
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def start_server(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[StartServer]:
-    """Start servers (on the same data dir and database unless given others); all are stopped after the
-    test. Every test that uses it runs twice: on the embedded SQLite default, and on a fresh PostgreSQL
-    database (one per test, shared by the test's restarts)."""
+    """Start servers (on the same data dir and database unless given others), whose clock stands at `now`;
+    all are stopped after the test. Every test that uses it runs twice: on the embedded SQLite default,
+    and on a fresh PostgreSQL database (one per test, shared by the test's restarts)."""
     running: list[tuple[TestServer, aiohttp.ClientSession]] = []
     database_url = ""  # the data dir's SQLite file
     if request.param == "postgresql":
         database_url = await request.getfixturevalue("postgres_server").database()
 
-    async def start(data_dir: Path | None = None, **overrides: Any) -> Api:
+    async def start(data_dir: Path | None = None, now: datetime = NOW, **overrides: Any) -> Api:
         d = data_dir or tmp_path / "data"
         overrides.setdefault("database_url", database_url)
-        server = TestServer(create_app(make_config(d, **overrides)), host="127.0.0.1", port=0)
+        app = create_app(make_config(d, **overrides))
+        app[CLOCK_KEY] = lambda: now
+        server = TestServer(app, host="127.0.0.1", port=0)
         await server.start_server()
         http = aiohttp.ClientSession()
         running.append((server, http))

@@ -158,3 +158,33 @@ def test_effect_frame_rate_cap_from_flag_or_env() -> None:
         _config(["serve", "--effect-fps", "120"], {})
     with pytest.raises(ConfigError, match="SPEEDMEET_EFFECT_FPS"):
         _config(["serve"], {"SPEEDMEET_EFFECT_FPS": "fast"})
+
+
+def test_upload_quotas_pixels_and_timeouts_from_flag_or_env() -> None:
+    c = _config(["serve"], {})
+    assert (c.max_uploads_per_ticket, c.max_upload_bytes_per_ticket, c.max_image_pixels) == (
+        20,
+        50 * 1024 * 1024,
+        4096 * 4096,
+    )
+    assert (c.header_timeout, c.body_timeout) == (20.0, 30.0)
+    env = {
+        "SPEEDMEET_MAX_UPLOADS_PER_TICKET": "5",
+        "SPEEDMEET_MAX_UPLOAD_MB_PER_TICKET": "12",
+        "SPEEDMEET_HEADER_TIMEOUT": "7.5",
+        "SPEEDMEET_BODY_TIMEOUT": "60",
+    }
+    c = _config(["serve"], env)
+    assert (c.max_uploads_per_ticket, c.max_upload_bytes_per_ticket) == (5, 12 * 1024 * 1024)
+    assert (c.header_timeout, c.body_timeout) == (7.5, 60.0)
+    c = _config(
+        ["serve", "--max-uploads-per-ticket", "3", "--max-upload-mb-per-ticket", "1", "--header-timeout", "2",
+         "--body-timeout", "4"],
+        env,
+    )  # fmt: skip
+    assert (c.max_uploads_per_ticket, c.max_upload_bytes_per_ticket) == (3, 1024 * 1024)
+    assert (c.header_timeout, c.body_timeout) == (2.0, 4.0)
+    with pytest.raises(ConfigError, match="SPEEDMEET_HEADER_TIMEOUT"):
+        _config(["serve"], {"SPEEDMEET_HEADER_TIMEOUT": "soon"})
+    with pytest.raises(ConfigError, match="header_timeout must be positive"):
+        _config(["serve", "--header-timeout", "0"], {})

@@ -597,6 +597,8 @@ async def test_speed_networking_in_the_browser(
         await a.browser.close()
     errors = [c for c in console if "pageerror" in c]
     assert errors == []
+    # The pages keep to their Content-Security-Policy: the browser refused nothing.
+    assert [c for c in console if "Content Security Policy" in c] == []
 
 
 async def _patch_session(server: LiveServer, session_id: int, body: dict[str, object]) -> None:

@@ -1,4 +1,4 @@
-"""Upload files on disk: generated names, no execute bit, sweeping leftovers."""
+"""Upload files on disk: generated names, private and never executable, sweeping leftovers."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ def test_write_commit_remove_and_sweep(tmp_path: Path) -> None:
     assert MediaFiles.valid_name(name) and name.endswith(".png")
     path = files.path(name)
     assert path is not None and path.read_bytes() == b"data"
-    assert path.stat().st_mode & 0o777 == 0o644
+    assert path.stat().st_mode & 0o777 == 0o600  # the server's user only, never executable
     assert files.write(b"data", "png") != name
     for bad in ("../x.png", "a.png", "x" * 22 + ".html", "x" * 22 + ".png/..", ""):
         assert not MediaFiles.valid_name(bad)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+import logging
 import struct
 import zlib
+from collections.abc import AsyncIterator
 from fractions import Fraction
 from pathlib import Path
 
@@ -186,6 +189,8 @@ async def test_fake_video_is_refused(api: Api, demo: Demo) -> None:
     fake = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + b"\xde\xad\xbe\xef" * 64
     reply = await api.call("PUT", f"/api/admin/sessions/{demo.session_id}/pre-session-media", data=fake)
     assert reply.status == 415
+    # What was wrong, in the user's terms; never the server's paths.
+    assert reply.body == {"error": "the video cannot be read: it is not a complete video/mp4 video"}
     assert media_files(api) == []
 
 
@@ -193,13 +198,15 @@ async def test_corrupt_image_is_refused(api: Api, demo: Demo) -> None:
     broken = image_bytes("PNG", (50, 50))[:60] + b"\x00" * 40
     reply = await api.post("/api/me/backgrounds", token=None, params={"t": demo.secret("Ada")}, data=broken)
     assert reply.status == 415
+    assert reply.body == {"error": "the image cannot be decoded: it is not a complete PNG image"}
+    assert str(api.data_dir) not in reply.raw.decode()
     assert media_files(api) == []
 
 
 async def test_decompression_bomb_is_refused_before_decoding(api: Api, demo: Demo) -> None:
     t = {"t": demo.secret("Ada")}
-    # Over our limit (25 MP by default) but under Pillow's own warning threshold.
-    reply = await api.post("/api/me/backgrounds", token=None, params=t, data=png_header_only(6000, 6000))
+    # Over our limit (4096 x 4096 by default) but under Pillow's own warning threshold.
+    reply = await api.post("/api/me/backgrounds", token=None, params=t, data=png_header_only(5000, 5000))
     assert reply.status == 413 and "too many pixels" in reply.body["error"]
     # Far over Pillow's threshold too.
     reply = await api.post(
@@ -262,3 +269,114 @@ async def test_file_on_disk_without_a_row_is_not_served(api: Api, demo: Demo) ->
     stray = api.data_dir / "media" / "AAAAAAAAAAAAAAAAAAAAAA.png"
     stray.write_bytes(image_bytes())
     assert (await api.get(f"/media/{stray.name}", token=None)).status == 404
+
+
+async def test_the_upload_quota_holds_against_parallel_uploads(start_server: StartServer) -> None:
+    api = await start_server(max_uploads_per_ticket=20)
+    demo = await make_demo(api)
+    t = {"t": demo.secret("Ada")}
+    replies = await asyncio.gather(
+        *(
+            api.post("/api/me/backgrounds", token=None, params=t, data=image_bytes("PNG", (20 + i, 20)))
+            for i in range(30)
+        )
+    )
+    statuses = sorted(r.status for r in replies)
+    assert statuses == [201] * 20 + [409] * 10
+    for r in replies:
+        if r.status == 409:
+            assert r.body == {"error": "at most 20 uploads per ticket: delete one first"}
+    assert len(await api.store.ticket_backgrounds(demo.tid("Ada"))) == 20
+    assert len(media_files(api)) == 20  # the refused ones left no file behind
+
+
+async def test_the_byte_quota_per_ticket(start_server: StartServer) -> None:
+    api = await start_server(max_upload_bytes_per_ticket=100_000)
+    demo = await make_demo(api)
+    t = {"t": demo.secret("Ada")}
+    noise = Image.frombytes("RGB", (128, 128), np.random.default_rng(2).bytes(128 * 128 * 3))
+    buf = io.BytesIO()
+    noise.save(buf, format="PNG")
+    png = buf.getvalue()
+    assert 40_000 < len(png) < 50_000
+    for _ in range(2):
+        await api.ok("POST", "/api/me/backgrounds", token=None, params=t, data=png, status=201)
+    reply = await api.post("/api/me/backgrounds", token=None, params=t, data=png)
+    assert reply.status == 409
+    assert reply.body["error"].startswith("your uploads may take 0.1 MB in all, and with this one they would")
+    small = await api.post("/api/me/backgrounds", token=None, params=t, data=image_bytes("PNG", (8, 8)))
+    assert small.status == 201  # what still fits is taken
+    # The organiser's uploads have no quota.
+    for _ in range(3):
+        await api.ok("POST", f"/api/admin/events/{demo.event_id}/assets", data=png, status=201)
+
+
+MALFORMED_FORM = (
+    "malformed multipart form: send the file as the raw body, or as the field 'file' of a "
+    "multipart/form-data form"
+)
+
+
+def _form(*parts: tuple[str, bytes, str | None], boundary: str = "XyZ") -> list[bytes]:
+    """A multipart/form-data body in pieces: (field name, content, file name or None)."""
+    pieces = []
+    for name, content, filename in parts:
+        disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename else "")
+        pieces.append(f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n".encode())
+        pieces.extend(content[i : i + 65536] for i in range(0, len(content), 65536))
+        pieces.append(b"\r\n")
+    pieces.append(f"--{boundary}--\r\n".encode())
+    return pieces
+
+
+async def _chunked(pieces: list[bytes]) -> AsyncIterator[bytes]:
+    for piece in pieces:
+        yield piece
+
+
+async def test_every_byte_of_a_form_counts(start_server: StartServer) -> None:
+    api = await start_server(max_image_bytes=100_000)
+    demo = await make_demo(api)
+    t = {"t": demo.secret("Ada")}
+    headers = {"Content-Type": "multipart/form-data; boundary=XyZ"}
+    png = image_bytes("PNG", (10, 10))
+    # Sent chunked, with no Content-Length to refuse it by: a big text field before a small file.
+    big_field = _form(("note", b"x" * 1_000_000, None), ("file", png, "bg.png"))
+    reply = await api.post(
+        "/api/me/backgrounds", token=None, params=t, data=_chunked(big_field), headers=headers
+    )
+    assert reply.status == 413 and reply.body == {"error": "upload too large: the limit is 0.0953674 MB"}
+    # A small field beside the file is fine.
+    ok = _form(("note", b"hello", None), ("file", png, "bg.png"))
+    reply = await api.post("/api/me/backgrounds", token=None, params=t, data=_chunked(ok), headers=headers)
+    assert reply.status == 201
+    assert len(media_files(api)) == 1
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("multipart/form-data", b"--XyZ\r\n\r\nfile\r\n--XyZ--\r\n"),  # no boundary
+        ("multipart/form-data; boundary=XyZ", b"--XyZ\r\nNo colon here\r\n\r\ndata\r\n--XyZ--\r\n"),
+        (
+            "multipart/form-data; boundary=XyZ",
+            b"--XyZ\r\nContent-Disposition form-data\r\n\r\nx\r\n--XyZ--\r\n",
+        ),
+        ("multipart/form-data; boundary=XyZ", b"no boundary line at all\r\n"),
+        ("multipart/form-data; boundary=XyZ", b"--XyZ\r\n" + b"X-Long: " + b"a" * 20_000 + b"\r\n\r\n"),
+        ("multipart/form-data; boundary=" + "b" * 80, b"--" + b"b" * 80 + b"\r\n\r\n"),
+    ],
+)
+async def test_malformed_forms_are_bad_requests(
+    api: Api, demo: Demo, content_type: str, body: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    reply = await api.post(
+        "/api/me/backgrounds", token=None, params={"t": demo.secret("Ada")}, data=body,
+        headers={"Content-Type": content_type},
+    )  # fmt: skip
+    assert reply.status == 400, reply.body
+    assert (set(reply.body) == {"error"} and "multipart" in reply.body["error"]) or "no file" in reply.body[
+        "error"
+    ]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert media_files(api) == []

@@ -1,7 +1,7 @@
 """The SQL store (SQLAlchemy 2 async; SQLite by default) and the records it returns."""
 
 from web.store.errors import Conflict, InvalidData, NotAllowed, NotFound, StoreError
-from web.store.inputs import AssetInput, EventInput, SessionInput, TicketInput
+from web.store.inputs import AssetInput, EventInput, SessionInput, TicketInput, UploadQuota
 from web.store.records import (
     AssetRecord,
     ConnectionRecord,
@@ -37,5 +37,6 @@ __all__ = [
     "TicketInput",
     "TicketRecord",
     "TicketTypeRecord",
+    "UploadQuota",
     "default_database_url",
 ]

@@ -46,3 +46,11 @@ class AssetInput:
     size_bytes: int
     width: int | None
     height: int | None
+
+
+@dataclass(frozen=True)
+class UploadQuota:
+    """What one ticket's uploads may take: how many files, and how many bytes in all."""
+
+    max_files: int
+    max_bytes: int

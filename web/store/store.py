@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
@@ -17,12 +18,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Connection as SyncConnection
-from sqlalchemy import delete, event, func, or_, select
+from sqlalchemy import delete, event, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import aliased
 
 from web.store import models as m
+from web.store.database_file import secure_sqlite_file
 from web.store.errors import Conflict, InvalidData, NotAllowed, NotFound
 from web.store.history import (
     BlockMade,
@@ -33,7 +35,8 @@ from web.store.history import (
     ReportMade,
     write_history,
 )
-from web.store.inputs import AssetInput, EventInput, SessionInput, TicketInput
+from web.store.inputs import AssetInput, EventInput, SessionInput, TicketInput, UploadQuota
+from web.store.integrity import conflict_message
 from web.store.records import (
     AssetRecord,
     ConnectionRecord,
@@ -144,6 +147,22 @@ def _check_session(data: SessionInput, timezone: str, days: Iterable[date]) -> N
         raise InvalidData("allowed_pairs must name at least one pair (null lets everyone meet everyone)")
 
 
+def _check_quota(quota: UploadQuota, count: int, used: int, adding: int) -> None:
+    if count >= quota.max_files:
+        raise Conflict(f"at most {quota.max_files} uploads per ticket: delete one first")
+    if used >= quota.max_bytes:
+        raise Conflict(f"your uploads already take the {_mb(quota.max_bytes)} allowed: delete one first")
+    if used + adding > quota.max_bytes:
+        raise Conflict(
+            f"your uploads may take {_mb(quota.max_bytes)} in all, and with this one they would take "
+            f"{_mb(used + adding)}: delete one first"
+        )
+
+
+def _mb(n: int) -> str:
+    return f"{n / (1024 * 1024):.1f} MB"
+
+
 def _asset_record(a: m.Asset) -> AssetRecord:
     return AssetRecord(
         id=a.id,
@@ -230,6 +249,7 @@ class Store:
     """Async access to the database. `await close()` when done (safe to call twice)."""
 
     def __init__(self, database_url: str) -> None:
+        self._database_url = database_url
         self._engine: AsyncEngine = create_async_engine(database_url)
         if self._engine.dialect.name == "sqlite":
             event.listen(self._engine.sync_engine, "connect", _set_sqlite_pragmas)
@@ -241,7 +261,9 @@ class Store:
         return self._engine
 
     async def migrate(self) -> None:
-        """Bring the schema to the newest migration (alembic upgrade head)."""
+        """Bring the schema to the newest migration (alembic upgrade head). A SQLite file is made 0600
+        first: it holds ticket secrets."""
+        await asyncio.get_running_loop().run_in_executor(None, secure_sqlite_file, self._database_url)
         async with self._engine.begin() as conn:
             await conn.run_sync(_run_upgrade)
 
@@ -259,14 +281,14 @@ class Store:
     @asynccontextmanager
     async def _tx(self) -> AsyncIterator[AsyncSession]:
         """One transaction: committed when the block ends, rolled back on any error."""
-        async with self._sessions.begin() as s:
-            try:
+        try:
+            async with self._sessions.begin() as s:
                 yield s
                 await s.flush()
-            except IntegrityError as exc:
-                # Explicit checks catch the common cases with a clearer message; this is the backstop
-                # (e.g. two concurrent requests creating the same name).
-                raise Conflict(f"the change conflicts with stored data: {exc.orig}") from exc
+        except IntegrityError as exc:
+            # Explicit checks catch the common cases with a clearer message; this is the backstop
+            # (e.g. two concurrent requests creating the same name), in the user's terms: no SQL.
+            raise Conflict(conflict_message(exc)) from exc
 
     # ---- admin token -------------------------------------------------------------------------------------
 
@@ -765,19 +787,53 @@ class Store:
             created_at=_now(),
         )
 
-    async def add_asset(self, data: AssetInput, max_per_ticket: int | None = None) -> AssetRecord:
+    async def add_asset(self, data: AssetInput, quota: UploadQuota | None = None) -> AssetRecord:
+        """Store an upload's row; with a quota, only if the ticket's uploads stay within it (409)."""
         async with self._tx() as s:
+            if data.ticket_id is not None and quota is not None:
+                await self._lock_ticket(s, data.ticket_id)
+                count, used = await self._upload_usage(s, data.ticket_id)
+                _check_quota(quota, count, used, data.size_bytes)
             await self._event_row(s, data.event_id)
-            if data.ticket_id is not None and max_per_ticket is not None:
-                count = await s.scalar(
-                    select(func.count()).select_from(m.Asset).where(m.Asset.ticket_id == data.ticket_id)
-                )
-                if (count or 0) >= max_per_ticket:
-                    raise Conflict(f"at most {max_per_ticket} uploads per ticket: delete one first")
             row = self._asset_row(data)
             s.add(row)
             await s.flush()
             return _asset_record(row)
+
+    @staticmethod
+    async def _lock_ticket(s: AsyncSession, ticket_id: int) -> None:
+        """Hold the ticket until the transaction ends, so that its uploads are counted and inserted one
+        request at a time: an update that changes nothing takes the ticket's row lock on PostgreSQL and
+        the database's write lock on SQLite (as the transaction's first statement, waiting its turn)."""
+        locked = await s.execute(
+            update(m.Ticket)
+            .where(m.Ticket.id == ticket_id)
+            .values(id=m.Ticket.id)
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(locked, "rowcount", 1) == 0:
+            raise NotFound(f"ticket {ticket_id} not found")
+
+    @staticmethod
+    async def _upload_usage(s: AsyncSession, ticket_id: int) -> tuple[int, int]:
+        row = (
+            await s.execute(
+                select(func.count(), func.coalesce(func.sum(m.Asset.size_bytes), 0)).where(
+                    m.Asset.ticket_id == ticket_id
+                )
+            )
+        ).one()
+        return int(row[0]), int(row[1])
+
+    async def upload_usage(self, ticket_id: int) -> tuple[int, int]:
+        """How many files a ticket has uploaded, and their bytes in all."""
+        async with self._tx() as s:
+            return await self._upload_usage(s, ticket_id)
+
+    async def check_upload_quota(self, ticket_id: int, quota: UploadQuota) -> None:
+        """409 if the ticket's quota is already used up (a cheap early refusal; `add_asset` decides)."""
+        count, used = await self.upload_usage(ticket_id)
+        _check_quota(quota, count, used, 0)
 
     async def get_asset(self, asset_id: int) -> AssetRecord | None:
         async with self._tx() as s:

@@ -341,7 +341,7 @@ function renderTickets() {
       return h(
         "tr",
         {},
-        h("td", {}, t.name, t.is_admin ? h("span", { class: "badge", style: "margin-left:0.4em" }, "admin") : null),
+        h("td", {}, t.name, t.is_admin ? h("span", { class: "badge after-text" }, "admin") : null),
         h("td", { class: "small" }, t.email),
         h("td", {}, t.ticket_type),
         h("td", { class: "small" }, [t.headline, t.company].filter(Boolean).join(" · ")),
@@ -696,9 +696,9 @@ function renderPreMedia() {
   if (!url) {
     fill(box, h("span", { class: "muted" }, "Nothing yet: attendees see the title and a countdown."));
   } else if (/video|\.mp4|\.webm/i.test(`${(s.pre_session_media && s.pre_session_media.kind) || ""} ${url}`)) {
-    fill(box, h("video", { src: url, controls: true, muted: true, style: "max-width:16rem;border-radius:8px", "aria-label": "Pre-session video" }));
+    fill(box, h("video", { src: url, controls: true, muted: true, class: "media-preview", "aria-label": "Pre-session video" }));
   } else {
-    fill(box, h("img", { src: url, alt: "Pre-session image", style: "max-width:16rem;border-radius:8px" }));
+    fill(box, h("img", { src: url, alt: "Pre-session image", class: "media-preview" }));
   }
   $("#btn-pre-media-remove").hidden = !url;
 }
@@ -829,8 +829,7 @@ function renderAssets() {
               "button",
               {
                 type: "button",
-                class: "small",
-                style: "margin-top:0.3rem",
+                class: "small space-above-xs",
                 "aria-label": `Delete background ${a.id}`,
                 onclick: async () => {
                   const ok = await attempt(() => api("DELETE", `/api/admin/assets/${a.id}`), "Not deleted: ");

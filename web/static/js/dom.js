@@ -111,7 +111,7 @@ export async function copyText(text) {
     await navigator.clipboard.writeText(text);
     return true;
   } catch {
-    const area = h("textarea", { "aria-hidden": "true", style: "position:fixed;left:-1000px" });
+    const area = h("textarea", { "aria-hidden": "true", class: "offscreen" });
     area.value = text;
     document.body.append(area);
     area.select();
