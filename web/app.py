@@ -19,6 +19,7 @@ from web.middleware import RequestMetrics, error_middleware, security_headers
 from web.pages import add_metrics_route
 from web.routes import add_routes
 from web.store import Store
+from web.store.recovery import SERVER_RESTART
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +103,13 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     store = Store(config.database_url)
     try:
         await store.migrate()
+        closed = await store.close_interrupted_meetings()
+        if closed:
+            logger.warning(
+                "closed %d meeting(s) left running when the server last stopped (end reason %s)",
+                closed,
+                SERVER_RESTART,
+            )
         token = await store.ensure_admin_token()
         if token is not None:
             announce_admin_token(config, token)

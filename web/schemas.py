@@ -266,8 +266,13 @@ class SessionSummaryOut(Output):
     connections_requested: int
     connections_accepted: int
     average_wait_seconds: float | None
-    average_meeting_seconds: float | None
-    end_reasons: dict[str, int]
+    average_meeting_seconds: float | None = Field(
+        description="Over the ended meetings, except those closed on a restart (their length is not known)"
+    )
+    end_reasons: dict[str, int] = Field(
+        description="Ended meetings by reason: timeout, left, partner_left, blocked, session_closed, "
+        "server_restart (the server stopped while it ran; closed when it started again)"
+    )
     blocks: int
     reports: int
 
@@ -330,7 +335,10 @@ class MatchOut(Output):
     ended_at: datetime | None
     seconds: float | None
     extensions: int
-    end_reason: str | None
+    end_reason: str | None = Field(
+        description="timeout, left, partner_left, blocked, session_closed, or server_restart (the server "
+        "stopped while it ran: ended_at and seconds are then the last moment it was seen, a lower bound)"
+    )
     connection: ConnectionStateName | None
     connection_requested_by_me: bool
 

@@ -37,6 +37,7 @@ from web.store.records import (
     TicketRecord,
     TicketTypeRecord,
 )
+from web.store.recovery import SERVER_RESTART, close_interrupted_meetings
 
 logger = logging.getLogger(__name__)
 
@@ -242,6 +243,12 @@ class Store:
             return
         self._closed = True
         await self._engine.dispose()
+
+    async def close_interrupted_meetings(self, now: datetime | None = None) -> int:
+        """Close the meetings a stopped server left running (see `web.store.recovery`); call it on start,
+        before any room runs. Returns how many were closed."""
+        async with self._tx() as s:
+            return await close_interrupted_meetings(s, now or _now())
 
     async def ping(self) -> None:
         """Raise if the database cannot be reached."""
@@ -1109,7 +1116,12 @@ class Store:
             )
             ended = [x for x in meetings if x.ended_at is not None]
             waits = [w for x in meetings for w in (x.a_waited_seconds, x.b_waited_seconds)]
-            lengths = [(x.ended_at - x.started_at).total_seconds() for x in ended if x.ended_at is not None]
+            # A meeting closed on start has a lower bound for its end, not a length.
+            lengths = [
+                (x.ended_at - x.started_at).total_seconds()
+                for x in ended
+                if x.ended_at is not None and x.end_reason != SERVER_RESTART
+            ]
             return SessionSummary(
                 session_id=session_id,
                 meetings=len(meetings),
