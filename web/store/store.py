@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
 import secrets
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -60,6 +61,10 @@ def hash_token(token: str) -> str:
 
 def new_ticket_secret() -> str:
     return secrets.token_urlsafe(24)
+
+
+# What new_ticket_secret() makes, up to the column's length.
+_SECRET = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def _now() -> datetime:
@@ -528,6 +533,9 @@ class Store:
             return await self._ticket_with_type(s, m.Ticket.id == ticket_id)
 
     async def get_ticket_by_secret(self, secret: str) -> TicketRecord | None:
+        """None for a string that cannot be a secret, without asking the database (PostgreSQL refuses NUL)."""
+        if _SECRET.fullmatch(secret) is None:
+            return None
         async with self._tx() as s:
             return await self._ticket_with_type(s, m.Ticket.secret == secret)
 
