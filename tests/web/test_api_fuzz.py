@@ -11,7 +11,7 @@ with the admin token or a ticket secret. Every response must:
   always, 413/415 for uploads, and 422 only where the operation documents rules that a JSON schema cannot
   carry (ends_at after starts_at, an existing ticket type, ...).
 
-The runs are derandomised, so the suite is stable; `SPEEDMEET_FUZZ_EXAMPLES` (default 12 per operation and
+The runs are derandomised, so the suite is stable; `SPEEDMEET_FUZZ_EXAMPLES` (default 10 per operation and
 mode) and `SPEEDMEET_FUZZ_SEED` widen the search for a longer hunt.
 """
 
@@ -41,7 +41,7 @@ from schemathesis.specs.openapi.checks import (  # noqa: E402
     status_code_conformance,
 )
 
-EXAMPLES = int(os.environ.get("SPEEDMEET_FUZZ_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("SPEEDMEET_FUZZ_EXAMPLES", "10"))
 SEED = os.environ.get("SPEEDMEET_FUZZ_SEED")
 CHECKS = [
     not_a_server_error,
@@ -50,6 +50,8 @@ CHECKS = [
     response_schema_conformance,
     negative_data_rejection,
 ]
+# Ticket secrets beyond what schemathesis draws for a query string: any text, and a few hostile ones.
+SECRETS = st.one_of(st.sampled_from(["\x00", "a\x00b", "%00", "\u202e", "x" * 300, "' OR 1=1 --"]), st.text())
 # Refusals of a request that fits the schema that need no rule in the document: who asks, what exists.
 ALWAYS_ALLOWED = {401, 403, 404, 409}
 
@@ -173,8 +175,14 @@ def _fuzz(operation: Any, base_url: str, world: World, findings: Findings) -> No
     # uploads are fuzzed with raw bodies until it refuses them with 400.
     media_types = [t for t in body if t != "multipart/form-data"] or [None]
     fixed_ids = st.fixed_dictionaries({n: st.sampled_from(known[n]) for n in names if n in known})
-    # The document's examples (those of the README) fit this event: some requests that succeed.
     fixed_query = {"query": query} if query is not None else {}
+
+    def drawn(mode: GenerationMode, **fixed: Any) -> st.SearchStrategy[Any]:
+        return st.sampled_from(media_types).flatmap(
+            lambda media_type: operation.as_strategy(generation_mode=mode, media_type=media_type, **fixed)
+        )
+
+    # The document's examples (those of the README) fit this event: some requests that succeed.
     strategies = [
         fixed_ids.flatmap(
             lambda ids: st.one_of(
@@ -183,15 +191,18 @@ def _fuzz(operation: Any, base_url: str, world: World, findings: Findings) -> No
         )
     ]
     for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-        for media_type in media_types:
-            kwargs: dict[str, Any] = {"generation_mode": mode, "media_type": media_type}
-            if query is not None:
-                kwargs["query"] = query
-            strategies.append(operation.as_strategy(**kwargs))
-            if names and all(n in known for n in names):
-                strategies.append(
-                    fixed_ids.flatmap(lambda ids, kw=kwargs: operation.as_strategy(path_parameters=ids, **kw))
-                )
+        anything = [drawn(mode)]  # every part drawn, a ticket secret too
+        if query is not None:
+            anything.append(SECRETS.flatmap(lambda secret, m=mode: drawn(m, query={"t": secret})))
+            anything.append(drawn(mode, **fixed_query))
+        strategies.append(st.one_of(anything))
+        # The event's own ids, with the admin token or the ticket secret.
+        if names and all(n in known for n in names):
+            strategies.append(
+                fixed_ids.flatmap(lambda ids, m=mode: drawn(m, path_parameters=ids, **fixed_query))
+            )
+        elif query is not None:
+            strategies.append(drawn(mode, **fixed_query))
     cases = st.one_of(strategies)
     if body:
         cases = cases.filter(lambda case: "multipart" not in (case.media_type or ""))
