@@ -16,6 +16,7 @@ from web.json_io import no_content, path_id, read_json, respond
 from web.keys import CLOCK_KEY, CONFIG_KEY, MEDIA_FILES_KEY, ROOMS_KEY, STORE_KEY, UPLOAD_WORKERS_KEY
 from web.route import Route
 from web.store import (
+    MAX_SESSION_DURATION,
     AssetInput,
     AssetRecord,
     EventInput,
@@ -469,6 +470,14 @@ async def delete_asset(request: web.Request) -> web.Response:
 
 
 _E = r"{event_id:\d+}"
+_TICKET_RULES = ("ticket_type names one of the event's ticket types",)
+_SESSION_RULES = (
+    "starts_at and ends_at are real dates and times",
+    "ends_at is after starts_at",
+    f"a session lasts at most {MAX_SESSION_DURATION.days} days",
+    "the session falls on the event's days, in the event's time zone",
+    "allowed_pairs names only the event's ticket types",
+)
 
 ROUTES = [
     Route("GET", "/api/admin/events", list_events, "List events", TAG, "admin", response=s.EventList),
@@ -511,7 +520,7 @@ ROUTES = [
     Route(
         "POST", f"/api/admin/events/{_E}/tickets", create_tickets,
         "Create tickets in bulk (all or none); returns them with their join links", TAG, "admin",
-        body=s.TicketsIn, response=s.TicketList, status=201, errors=(409,),
+        body=s.TicketsIn, response=s.TicketList, status=201, errors=(409,), rules=_TICKET_RULES,
     ),
     Route(
         "GET", r"/api/admin/tickets/{ticket_id:\d+}", get_ticket, "A ticket with its join links", TAG,
@@ -521,7 +530,7 @@ ROUTES = [
         "PATCH", r"/api/admin/tickets/{ticket_id:\d+}", patch_ticket,
         "Change a ticket (a new secret, role or ticket type takes its holder out of running sessions)",
         TAG, "admin",
-        body=s.TicketPatch, response=s.TicketOut, errors=(409,),
+        body=s.TicketPatch, response=s.TicketOut, errors=(409,), rules=_TICKET_RULES,
     ),
     Route(
         "DELETE", r"/api/admin/tickets/{ticket_id:\d+}", delete_ticket,
@@ -534,7 +543,7 @@ ROUTES = [
     ),
     Route(
         "POST", f"/api/admin/events/{_E}/sessions", create_session, "Create a networking session", TAG,
-        "admin", body=s.SessionIn, response=s.SessionOut, status=201, errors=(409,),
+        "admin", body=s.SessionIn, response=s.SessionOut, status=201, errors=(409,), rules=_SESSION_RULES,
     ),
     Route(
         "GET", r"/api/admin/sessions/{session_id:\d+}", get_session, "A session and its rules", TAG, "admin",
@@ -542,7 +551,7 @@ ROUTES = [
     ),
     Route(
         "PATCH", r"/api/admin/sessions/{session_id:\d+}", patch_session, "Change a session or its rules",
-        TAG, "admin", body=s.SessionPatch, response=s.SessionOut, errors=(409,),
+        TAG, "admin", body=s.SessionPatch, response=s.SessionOut, errors=(409,), rules=_SESSION_RULES,
     ),
     Route(
         "DELETE", r"/api/admin/sessions/{session_id:\d+}", delete_session,

@@ -30,6 +30,7 @@ from web.pages import setup_metrics
 from web.rooms import setup_rooms
 from web.routes import add_routes
 from web.store import Store
+from web.store.recovery import SERVER_RESTART
 from web.upload_workers import UploadWorkers
 
 logger = logging.getLogger(__name__)
@@ -139,6 +140,13 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     store = Store(config.database_url)
     try:
         await store.migrate()
+        closed = await store.close_interrupted_meetings()
+        if closed:
+            logger.warning(
+                "closed %d meeting(s) left running when the server last stopped (end reason %s)",
+                closed,
+                SERVER_RESTART,
+            )
         token = await store.ensure_admin_token()
         if token is not None:
             announce_admin_token(config, token)

@@ -147,6 +147,7 @@ ROUTES = [
         "POST", r"/api/me/connections/{ticket_id:\d+}", post_connection,
         "Ask to connect with someone I met; asking back accepts their request", TAG, "ticket",
         response=s.ConnectionOut, query=_TICKET_QUERY, errors=(409,),
+        rules=("the ticket is someone else's: nobody can connect with themselves",),
     ),
     Route(
         "GET", f"/api/sessions/{_S}/backgrounds", get_backgrounds,

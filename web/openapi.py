@@ -9,10 +9,13 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from web.json_io import MAX_ID
 from web.route import Route
 from web.schemas import ErrorOut
 
 _REF = "#/components/schemas/{model}"
+# Ids are SQL INTEGER; the routes match digits only, and larger numbers cannot name anything (404).
+_ID = {"type": "integer", "minimum": 0, "maximum": MAX_ID - 1}
 _UPLOAD_TYPES = {
     "image": ["image/png", "image/jpeg", "image/webp"],
     "video": ["video/mp4", "video/webm"],
@@ -32,11 +35,18 @@ def _schemas(routes: Sequence[Route]) -> tuple[Mapping[Any, Any], dict[str, Any]
     return refs, defs
 
 
-def _error(status: int) -> dict[str, Any]:
-    return {
+def _error(status: int, rules: Sequence[str] = ()) -> dict[str, Any]:
+    response: dict[str, Any] = {
         "description": HTTPStatus(status).phrase,
         "content": {"application/json": {"schema": {"$ref": _REF.format(model="ErrorOut")}}},
     }
+    if status == 422:
+        response["description"] = "The request does not fit the schema" + (
+            ", or breaks one of these rules: " + "; ".join(rules) if rules else ""
+        )
+        if rules:
+            response["x-rules"] = list(rules)
+    return response
 
 
 def build_openapi(routes: Sequence[Route], title: str, version: str) -> dict[str, Any]:
@@ -50,7 +60,7 @@ def build_openapi(routes: Sequence[Route], title: str, version: str) -> dict[str
             "responses": {},
         }
         params: list[dict[str, Any]] = [
-            {"name": p, "in": "path", "required": True, "schema": {"type": "integer"}} for p in r.path_params
+            {"name": p, "in": "path", "required": True, "schema": _ID} for p in r.path_params
         ]
         if r.auth == "admin":
             op["security"] = [{"adminToken": []}]
@@ -95,8 +105,10 @@ def build_openapi(routes: Sequence[Route], title: str, version: str) -> dict[str
             errors |= {400, 408, 413, 422}
         if r.upload:
             errors |= {400, 408, 413, 415}
+        if r.rules:
+            errors.add(422)
         for status in sorted(errors):
-            op["responses"][str(status)] = _error(status)
+            op["responses"][str(status)] = _error(status, r.rules)
         paths.setdefault(r.openapi_path, {})[r.method.lower()] = op
     return {
         "openapi": "3.1.0",

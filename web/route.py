@@ -29,6 +29,9 @@ class Route:
     status: int = 200
     errors: tuple[int, ...] = ()
     query: dict[str, str] = field(default_factory=dict)  # extra query parameters: name -> description
+    # Rules a JSON schema cannot state (across fields, against stored data): refused with 422, and listed
+    # in the document's 422 response of the route (also as `x-rules`).
+    rules: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:

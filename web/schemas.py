@@ -3,12 +3,24 @@ serialised by them, and the OpenAPI document is generated from them."""
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import date, datetime
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
+from web.fields import (
+    ABSENT,
+    JSON_INTEGER,
+    Day,
+    Email,
+    EventTime,
+    Flag,
+    Name,
+    OptionalText,
+    ShortName,
+    TimeZoneName,
+)
 from web.store.store import (
     COOLDOWN_SECONDS_MAX,
     MAX_EVENT_DAYS,
@@ -17,49 +29,10 @@ from web.store.store import (
     MEETING_SECONDS_MIN,
 )
 
-# Years outside this range are typos, and datetime arithmetic near year 1 or 9999 overflows.
-MIN_YEAR = 2000
-MAX_YEAR = 9000
-
-
-def _printable(value: str | None) -> str | None:
-    """No control characters (NUL breaks PostgreSQL text) and no lone surrogates (not encodable)."""
-    if value is not None and any(unicodedata.category(c) in ("Cc", "Cs") for c in value):
-        raise ValueError("must not contain control characters")
-    return value
-
-
-DateT = TypeVar("DateT", bound=date)
-
-
-def _in_years(value: DateT) -> DateT:
-    if not MIN_YEAR <= value.year <= MAX_YEAR:
-        raise ValueError(f"the year must be between {MIN_YEAR} and {MAX_YEAR}")
-    return value
-
-
-Name = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(_printable)
-]
-ShortName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), AfterValidator(_printable)
-]
-OptionalText = Annotated[
-    str | None, StringConstraints(strip_whitespace=True, max_length=200), AfterValidator(_printable)
-]
-TimeZoneName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-MeetingSeconds = Annotated[int, Field(ge=MEETING_SECONDS_MIN, le=MEETING_SECONDS_MAX)]
-Cooldown = Annotated[int, Field(ge=0, le=COOLDOWN_SECONDS_MAX)]
-Extensions = Annotated[int, Field(ge=0, le=MAX_EXTENSIONS_MAX)]
-Day = Annotated[date, AfterValidator(_in_years)]
+MeetingSeconds = Annotated[int, Field(ge=MEETING_SECONDS_MIN, le=MEETING_SECONDS_MAX), JSON_INTEGER]
+Cooldown = Annotated[int, Field(ge=0, le=COOLDOWN_SECONDS_MAX), JSON_INTEGER]
+Extensions = Annotated[int, Field(ge=0, le=MAX_EXTENSIONS_MAX), JSON_INTEGER]
 Days = Annotated[list[Day], Field(min_length=1, max_length=MAX_EVENT_DAYS)]
-EventTime = Annotated[datetime, AfterValidator(_in_years)]
-# A light check: the address is the organiser's data, not something we deliver mail to.
-Email = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$"),
-    AfterValidator(_printable),
-]
 Pair = tuple[ShortName, ShortName]
 SessionStatus = Literal["upcoming", "live", "ended"]
 ConnectionStateName = Literal["requested", "accepted"]
@@ -84,6 +57,14 @@ class ErrorOut(Output):
 
 
 class EventIn(Input):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"name": "Demo Day", "timezone": "Europe/Berlin", "days": ["2030-06-01", "2030-06-02"]},
+            ]
+        }
+    )
+
     name: Name
     timezone: TimeZoneName = Field("UTC", description="IANA time zone, e.g. Europe/Berlin")
     days: Days = Field(description="The event's days (local dates in its time zone)")
@@ -111,6 +92,8 @@ class EventList(Output):
 
 
 class TicketTypeIn(Input):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"name": "Attendee"}]})
+
     name: ShortName
 
 
@@ -134,10 +117,23 @@ class TicketIn(Input):
     ticket_type: ShortName = Field(description="Name of one of the event's ticket types")
     headline: OptionalText = None
     company: OptionalText = None
-    is_admin: bool = Field(False, description="An organiser's ticket (admins need a ticket to enter too)")
+    is_admin: Flag = Field(False, description="An organiser's ticket (admins need a ticket to enter too)")
 
 
 class TicketsIn(Input):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "tickets": [
+                        {"name": "Ada Lovelace", "email": "ada@example.org", "ticket_type": "Attendee"},
+                        {"name": "Bob Builder", "email": "bob@example.org", "ticket_type": "Sponsor"},
+                    ]
+                }
+            ]
+        }
+    )
+
     tickets: list[TicketIn] = Field(min_length=1, max_length=5000)
 
 
@@ -147,8 +143,8 @@ class TicketPatch(Input):
     ticket_type: ShortName | None = None
     headline: OptionalText = None
     company: OptionalText = None
-    is_admin: bool | None = None
-    regenerate_secret: bool = Field(False, description="Issue a new secret: old join links stop working")
+    is_admin: Flag | None = None
+    regenerate_secret: Flag = Field(False, description="Issue a new secret: old join links stop working")
 
 
 class JoinLink(Output):
@@ -203,13 +199,25 @@ class BackgroundList(Output):
 
 
 class SessionIn(Input):
-    title: Name
-    starts_at: EventTime = Field(
-        description="ISO 8601; without an offset it is read in the event's time zone"
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "title": "Morning networking",
+                    "starts_at": "2030-06-01T09:00",
+                    "ends_at": "2030-06-01T10:00",
+                    "meeting_seconds": 180,
+                    "allowed_pairs": [["Sponsor", "Attendee"], ["Attendee", "Attendee"]],
+                }
+            ]
+        }
     )
+
+    title: Name
+    starts_at: EventTime
     ends_at: EventTime
     meeting_seconds: MeetingSeconds
-    allow_rematch: bool = Field(False, description="Allow matching with someone already met")
+    allow_rematch: Flag = Field(False, description="Allow matching with someone already met")
     rematch_cooldown_seconds: Cooldown = Field(300, description="No re-match within this (when not allowed)")
     max_extensions: Extensions = 1
     allowed_pairs: list[Pair] | None = Field(
@@ -220,11 +228,13 @@ class SessionIn(Input):
 
 
 class SessionPatch(Input):
-    title: Name | None = None
-    starts_at: EventTime | None = None
-    ends_at: EventTime | None = None
-    meeting_seconds: MeetingSeconds | None = None
-    allow_rematch: bool | None = None
+    """Absent fields keep their value; these five cannot be null (the schema leaves null out for them)."""
+
+    title: Name | SkipJsonSchema[None] = ABSENT
+    starts_at: EventTime | SkipJsonSchema[None] = ABSENT
+    ends_at: EventTime | SkipJsonSchema[None] = ABSENT
+    meeting_seconds: MeetingSeconds | SkipJsonSchema[None] = ABSENT
+    allow_rematch: Flag | SkipJsonSchema[None] = ABSENT
     rematch_cooldown_seconds: Cooldown | None = None
     max_extensions: Extensions | None = None
     allowed_pairs: list[Pair] | None = Field(None, min_length=1)
@@ -266,8 +276,13 @@ class SessionSummaryOut(Output):
     connections_requested: int
     connections_accepted: int
     average_wait_seconds: float | None
-    average_meeting_seconds: float | None
-    end_reasons: dict[str, int]
+    average_meeting_seconds: float | None = Field(
+        description="Over the ended meetings, except those closed on a restart (their length is not known)"
+    )
+    end_reasons: dict[str, int] = Field(
+        description="Ended meetings by reason: timeout, left, partner_left, blocked, session_closed, "
+        "server_restart (the server stopped while it ran; closed when it started again)"
+    )
     blocks: int
     reports: int
 
@@ -330,7 +345,10 @@ class MatchOut(Output):
     ended_at: datetime | None
     seconds: float | None
     extensions: int
-    end_reason: str | None
+    end_reason: str | None = Field(
+        description="timeout, left, partner_left, blocked, session_closed, or server_restart (the server "
+        "stopped while it ran: ended_at and seconds are then the last moment it was seen, a lower bound)"
+    )
     connection: ConnectionStateName | None
     connection_requested_by_me: bool
 

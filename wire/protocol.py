@@ -63,7 +63,9 @@ ErrorCode = Literal[
 AttendeeStateName = Literal["idle", "ready", "meeting"]
 Party = Literal["me", "partner"]
 ConnectionStateName = Literal["requested", "accepted"]
-EndReasonName = Literal["timeout", "left", "partner_left", "blocked", "session_closed"]
+# server_restart: only in matches lists, never in meeting_ended: the server stopped while the meeting ran
+# and closed its record on the next start (see web/store/recovery.py).
+EndReasonName = Literal["timeout", "left", "partner_left", "blocked", "session_closed", "server_restart"]
 
 
 class _Model(BaseModel):

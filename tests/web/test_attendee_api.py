@@ -97,6 +97,10 @@ async def test_ticket_is_required_and_must_belong_to_the_event(api: Api, demo: D
     path = f"/api/sessions/{demo.session_id}"
     assert (await api.get(path, token=None)).status == 401
     assert (await api.get(path, token=None, params={"t": "nope"})).status == 401
+    # A secret that cannot exist is unknown, on PostgreSQL too (which refuses NUL in a query parameter).
+    for impossible in ["a\x00b", "x" * 300, "é"]:
+        reply = await api.get(path, token=None, params={"t": impossible})
+        assert reply.status == 401 and reply.body["error"].startswith("unknown ticket"), reply.body
     # The admin token is not a ticket: organisers need a ticket to enter too.
     assert (await api.get(path)).status == 401
     assert (await api.get(path, token=None, params={"t": demo.secret("Org")})).status == 200

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from tests.web.api_client import Api
@@ -68,7 +69,7 @@ async def test_openapi_document(api: Api) -> None:
         "name": "event_id",
         "in": "path",
         "required": True,
-        "schema": {"type": "integer"},
+        "schema": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1},
     }
     upload = paths["/api/admin/sessions/{session_id}/pre-session-media"]["put"]
     assert {"image/png", "video/webm", "multipart/form-data"} <= set(upload["requestBody"]["content"])
@@ -77,3 +78,63 @@ async def test_openapi_document(api: Api) -> None:
     assert error["required"] == ["error"]
     attendee = paths["/api/sessions/{session_id}"]["get"]
     assert {"ticketQuery": []} in attendee["security"]
+
+
+async def test_the_document_states_every_rule_the_server_enforces(api: Api) -> None:
+    doc = (await api.get("/api/openapi.json", token=None)).body
+    paths, schemas = doc["paths"], doc["components"]["schemas"]
+
+    def rules(path: str, method: str) -> list[str]:
+        response = paths[path][method]["responses"]["422"]
+        assert all(rule in response["description"] for rule in response.get("x-rules", []))
+        return list(response.get("x-rules", []))
+
+    assert "ends_at is after starts_at" in rules("/api/admin/events/{event_id}/sessions", "post")
+    assert rules("/api/admin/sessions/{session_id}", "patch") == rules(
+        "/api/admin/events/{event_id}/sessions", "post"
+    )
+    assert any("ticket types" in r for r in rules("/api/admin/events/{event_id}/tickets", "post"))
+    assert any("ticket types" in r for r in rules("/api/admin/tickets/{ticket_id}", "patch"))
+    assert any("themselves" in r for r in rules("/api/me/connections/{ticket_id}", "post"))
+    assert rules("/api/admin/events", "post") == []  # everything about an event fits its schema
+
+    event_in = schemas["EventIn"]["properties"]
+    zones = event_in["timezone"]["enum"]
+    assert "Europe/Berlin" in zones and "Nowhere/Nothing" not in zones
+    name = re.compile(event_in["name"]["pattern"])
+    assert name.search("Demo Day") and not name.search("Demo\x00Day") and not name.search("   ")
+    ticket_in = schemas["TicketIn"]["properties"]
+    assert ticket_in["is_admin"]["type"] == "boolean"
+    session_patch = schemas["SessionPatch"]["properties"]
+    assert session_patch["title"]["type"] == "string" and "anyOf" not in session_patch["title"]
+    assert {"type": "null"} in session_patch["max_extensions"]["anyOf"]  # null keeps the value
+
+    # And the server refuses what the document rules out, with 422.
+    event = await api.ok("POST", "/api/admin/events", {"name": "Rules", "days": ["2030-06-01"]}, status=201)
+    events, tickets = "/api/admin/events", f"/api/admin/events/{event['id']}/tickets"
+    sessions = f"/api/admin/events/{event['id']}/sessions"
+    await api.ok("POST", f"{events}/{event['id']}/ticket-types", {"name": "Attendee"}, status=201)
+    ada = {"name": "A", "email": "a@example.org", "ticket_type": "Attendee"}
+    hour = {
+        "title": "S",
+        "starts_at": "2030-06-01T09:00",
+        "ends_at": "2030-06-01T10:00",
+        "meeting_seconds": 180,
+    }
+    refused = [
+        (events, {"name": "Zone", "timezone": "Nowhere/Nothing", "days": ["2030-06-01"]}),
+        (events, {"name": "Ctrl\x07", "days": ["2030-06-01"]}),
+        (events, {"name": "Year", "days": ["1999-06-01"]}),
+        (tickets, {"tickets": [{**ada, "is_admin": "true"}]}),
+        (tickets, {"tickets": [{**ada, "ticket_type": "Nobody"}]}),
+        (sessions, {**hour, "ends_at": "2030-06-01T08:00"}),
+        (sessions, {**hour, "meeting_seconds": "180"}),
+        (sessions, {**hour, "starts_at": "2030-06-01 09:00"}),
+    ]
+    for path, body in refused:
+        reply = await api.post(path, body)
+        assert reply.status == 422, (body, reply.body)
+        assert isinstance(reply.body["error"], str)
+    [ticket] = (await api.ok("POST", tickets, {"tickets": [ada]}, status=201))["tickets"]
+    myself = await api.post(f"/api/me/connections/{ticket['id']}", token=None, params={"t": ticket["secret"]})
+    assert myself.status == 422 and "yourself" in myself.body["error"]

@@ -77,6 +77,8 @@ async def test_records_are_frozen_plain_data_in_utc(store: Store) -> None:
         "ACME",
         False,
     )
+    for impossible in ["", "a\x00b", "\x00", "x" * 65, "sp ace", "é"]:
+        assert await store.get_ticket_by_secret(impossible) is None
     by_secret = await store.get_ticket_by_secret(ticket.secret)
     assert by_secret == ticket
     assert await store.get_ticket_by_secret("unknown") is None

@@ -18,6 +18,7 @@ END_REASONS: dict[str, p.EndReasonName] = {
     "partner_left": "partner_left",
     "blocked": "blocked",
     "session_closed": "session_closed",
+    "server_restart": "server_restart",
 }
 
 

@@ -14,9 +14,10 @@ from web.store.records import (
     TicketRecord,
     TicketTypeRecord,
 )
-from web.store.store import Store, default_database_url
+from web.store.store import MAX_SESSION_DURATION, Store, default_database_url
 
 __all__ = [
+    "MAX_SESSION_DURATION",
     "AssetInput",
     "AssetRecord",
     "Conflict",

@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import hmac
 import logging
+import re
 import secrets
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -49,6 +50,7 @@ from web.store.records import (
     TicketRecord,
     TicketTypeRecord,
 )
+from web.store.recovery import SERVER_RESTART, close_interrupted_meetings
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +72,10 @@ def hash_token(token: str) -> str:
 
 def new_ticket_secret() -> str:
     return secrets.token_urlsafe(24)
+
+
+# What new_ticket_secret() makes, up to the column's length.
+_SECRET = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def _now() -> datetime:
@@ -272,6 +278,12 @@ class Store:
             return
         self._closed = True
         await self._engine.dispose()
+
+    async def close_interrupted_meetings(self, now: datetime | None = None) -> int:
+        """Close the meetings a stopped server left running (see `web.store.recovery`); call it on start,
+        before any room runs. Returns how many were closed."""
+        async with self._tx() as s:
+            return await close_interrupted_meetings(s, now or _now())
 
     async def ping(self) -> None:
         """Raise if the database cannot be reached."""
@@ -551,6 +563,9 @@ class Store:
             return await self._ticket_with_type(s, m.Ticket.id == ticket_id)
 
     async def get_ticket_by_secret(self, secret: str) -> TicketRecord | None:
+        """None for a string that cannot be a secret, without asking the database (PostgreSQL refuses NUL)."""
+        if _SECRET.fullmatch(secret) is None:
+            return None
         async with self._tx() as s:
             return await self._ticket_with_type(s, m.Ticket.secret == secret)
 
@@ -1140,7 +1155,12 @@ class Store:
             )
             ended = [x for x in meetings if x.ended_at is not None]
             waits = [w for x in meetings for w in (x.a_waited_seconds, x.b_waited_seconds)]
-            lengths = [(x.ended_at - x.started_at).total_seconds() for x in ended if x.ended_at is not None]
+            # A meeting closed on start has a lower bound for its end, not a length.
+            lengths = [
+                (x.ended_at - x.started_at).total_seconds()
+                for x in ended
+                if x.ended_at is not None and x.end_reason != SERVER_RESTART
+            ]
             return SessionSummary(
                 session_id=session_id,
                 meetings=len(meetings),
