@@ -78,10 +78,6 @@ async def _error(exc: Exception) -> None:
     logger.warning("NATS: %s", exc or type(exc).__name__)
 
 
-async def _disconnected() -> None:
-    logger.warning("NATS: disconnected; reconnecting")
-
-
 async def _reconnected() -> None:
     logger.info("NATS: reconnected")
 
@@ -91,6 +87,11 @@ async def connect(settings: BusSettings, *, forever: bool = True) -> Client:
     the bus, and outlives its restarts). With `forever=False` each server is tried twice, a second
     apart, and then the error is raised."""
     nc = Client()
+
+    async def disconnected() -> None:
+        if not nc.is_closed:  # closing calls it too
+            logger.warning("NATS: disconnected; reconnecting")
+
     try:
         await nc.connect(
             servers=list(settings.servers),
@@ -105,7 +106,7 @@ async def connect(settings: BusSettings, *, forever: bool = True) -> Client:
             # nats-py: 0 would mean "for ever" too.
             max_reconnect_attempts=-1 if forever else 1,
             error_cb=_error,
-            disconnected_cb=_disconnected,
+            disconnected_cb=disconnected,
             reconnected_cb=_reconnected,
         )
     except BaseException:
@@ -114,3 +115,11 @@ async def connect(settings: BusSettings, *, forever: bool = True) -> Client:
             await nc.close()
         raise
     return nc
+
+
+async def settle(nc: Client, *, within: int = 10) -> None:
+    """Return once the server has processed everything sent on `nc` so far (a new subscription is
+    then in place). nats-py's `flush()` puts its PING ahead of commands not yet written, so one flush
+    may come back before a fresh SUB was read; the PING of a second flush follows it."""
+    await nc.flush(timeout=within)
+    await nc.flush(timeout=within)
