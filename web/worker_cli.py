@@ -205,8 +205,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     add_worker_arguments(parser, os.environ)
     args = parser.parse_args(argv)
+    tag = f" [{args.worker_id}]".replace("%", "%%") if args.worker_id else ""
     logging.basicConfig(
-        level=str(args.log_level).upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=str(args.log_level).upper(), format=f"%(asctime)s %(levelname)s{tag} %(name)s: %(message)s"
     )
     return worker_command(args)
 

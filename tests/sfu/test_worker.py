@@ -14,39 +14,16 @@ from pathlib import Path
 
 import pytest
 from nats.aio.client import Client
-from nats.aio.subscription import Subscription
 
 from aio import cancel_and_wait
 from sfu import interface as mi
-from sfu.bus import LOAD_SUBJECT, BusSettings, RemoteMediaPlane, WorkerReport
-from sfu.bus.connect import settle
-from sfu.bus.subjects import parse_report
+from sfu.bus import BusSettings, RemoteMediaPlane
 from sfu.worker import DRAINING, WorkerGate, WorkerOptions, default_worker_id, run_worker, serve_worker
-from tests.nats_fixture import NatsClients, bus_settings
+from tests.nats_fixture import NatsClients, Reports, bus_settings
 from tests.web.room.media_stand_in import RecordingMediaPlane
 from web.nats_server import EmbeddedNats
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-class Reports:
-    """The worker reports on the load subject, as the control plane sees them."""
-
-    def __init__(self, sub: Subscription) -> None:
-        self.sub = sub
-
-    async def next(self, worker: str, within: float = 10) -> WorkerReport:
-        async with asyncio.timeout(within):
-            while True:
-                report = parse_report((await self.sub.next_msg(timeout=within)).data)
-                if report.worker == worker:
-                    return report
-
-    async def until(self, worker: str, state: str, within: float = 20) -> WorkerReport:
-        async with asyncio.timeout(within):
-            while (report := await self.next(worker, within)).state != state:
-                pass
-            return report
 
 
 @dataclass
@@ -59,12 +36,8 @@ class Control:
 
 
 @pytest.fixture
-async def control(nats_clients: NatsClients) -> AsyncIterator[Control]:
-    nc = await nats_clients()
-    sub = await nc.subscribe(LOAD_SUBJECT)
-    await settle(nc)
-    yield Control(nc, Reports(sub))
-    await sub.unsubscribe()
+async def control(nats_clients: NatsClients, reports: Reports) -> Control:
+    return Control(await nats_clients(), reports)
 
 
 def _options(server: EmbeddedNats, worker: str, **kwargs: object) -> WorkerOptions:
