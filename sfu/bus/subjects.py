@@ -1,7 +1,8 @@
 """The bus's subjects and the worker report: what crosses NATS besides the media interface's own
 commands, replies and events (docs/bus.md).
 
-Subjects (version 1; a worker id is 1-64 of ``A-Z a-z 0-9 _ -``):
+Subjects (version 1, the media interface's version: a worker and a control plane of different
+versions use different subjects and never see each other; a worker id is 1-64 of ``A-Z a-z 0-9 _ -``):
 
 - ``speedmeet.media.v1.<worker>.cmd``: requests carrying one command (JSON, `sfu.interface`); the reply
   is the command's reply (JSON). A malformed request is answered `Refused(code="bad_command")`.
@@ -18,9 +19,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from sfu.interface import Load
+from sfu.interface import MEDIA_INTERFACE_VERSION, Load
 
-BUS_VERSION = 1
+BUS_VERSION = MEDIA_INTERFACE_VERSION
 SUBJECT_ROOT = f"speedmeet.media.v{BUS_VERSION}"
 LOAD_SUBJECT = f"{SUBJECT_ROOT}.load"
 
