@@ -32,8 +32,12 @@ def default_worker_count() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def worker_command(nats_url: str, extra_args: Sequence[str] = ()) -> WorkerCommand:
-    """``python -m web.worker_cli --nats-url URL --worker-id ID ...``, with this Python."""
+def worker_command(
+    nats_url: str, extra_args: Sequence[str] = (), *, drain_seconds: float = 0
+) -> WorkerCommand:
+    """``python -m web.worker_cli --nats-url URL --worker-id ID --drain-seconds S ...``, with this
+    Python. Local workers are stopped with the control plane, whose sessions end with it: by default
+    they do not wait for meetings (`drain_seconds` 0)."""
 
     def command(worker_id: str) -> list[str]:
         return [
@@ -44,6 +48,8 @@ def worker_command(nats_url: str, extra_args: Sequence[str] = ()) -> WorkerComma
             nats_url,
             "--worker-id",
             worker_id,
+            "--drain-seconds",
+            f"{drain_seconds:g}",
             *extra_args,
         ]
 

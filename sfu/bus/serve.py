@@ -126,6 +126,8 @@ class MediaServer:
     # --- commands --------------------------------------------------------------------------------
 
     async def _on_request(self, msg: Msg) -> None:
+        if self._closed:
+            return  # stopping: the caller's request times out, as if the worker were gone
         if not msg.reply:
             logger.warning("a message without a reply subject on %s was ignored", msg.subject)
             return
@@ -197,5 +199,9 @@ async def serve_media_plane(
 ) -> MediaServer:
     """Serve `plane` as media worker `worker` on `nc` until the returned server's `stop()`."""
     server = MediaServer(nc, plane, worker, public_ip=public_ip, instance=instance)
-    await server.start()
+    try:
+        await server.start()
+    except BaseException:
+        await server.stop()
+        raise
     return server

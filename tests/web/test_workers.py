@@ -40,7 +40,16 @@ def test_one_worker_per_usable_core_by_default() -> None:
 def test_the_worker_command_carries_no_secret() -> None:
     argv = worker_command("nats://127.0.0.1:4222", ["--effect-fps", "20"])("local-3")
     assert argv[:3] == [sys.executable, "-m", "web.worker_cli"]
-    assert argv[3:] == ["--nats-url", "nats://127.0.0.1:4222", "--worker-id", "local-3", "--effect-fps", "20"]
+    assert argv[3:] == [
+        "--nats-url",
+        "nats://127.0.0.1:4222",
+        "--worker-id",
+        "local-3",
+        "--drain-seconds",
+        "0",
+        "--effect-fps",
+        "20",
+    ]
 
 
 async def test_local_workers_join_the_embedded_bus_and_leave_on_stop(
@@ -71,7 +80,7 @@ async def test_a_killed_worker_comes_back_as_a_new_instance(
     command = worker_command(nats_server.url)
     workers = LocalWorkers(
         1,
-        lambda w: [*fake_worker(nats_server.url), *command(w)[5:]],
+        lambda w: [*fake_worker(nats_server.url), *command(w)[5:]],  # its id and drain
         env=env,
         backoff=Backoff(first=0.1),
     )
