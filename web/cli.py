@@ -16,11 +16,11 @@ from pathlib import Path
 
 from aiohttp import web
 
-from web import worker_cli
 from web.access_log import AccessLogger
 from web.app import create_app, write_secret_file
 from web.config import Config, ConfigError, IceServer, MiB
 from web.store import Store
+from web.worker_cli import add_parser as add_worker_parser
 
 logger = logging.getLogger(__name__)
 
@@ -132,7 +132,7 @@ def build_parser(env: Mapping[str, str] | None = None) -> argparse.ArgumentParse
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_serve(sub, env)
-    worker_cli.add_parser(sub, env)
+    add_worker_parser(sub, env)
     _add_admin_token(sub, env)
     _add_optional_subcommands(sub)
     return parser
