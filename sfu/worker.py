@@ -165,9 +165,9 @@ async def _drain(gate: WorkerGate, seconds: float, hurry: asyncio.Event | None) 
     if over in done:
         logger.info("drained: no meeting runs here any more")
     elif hurried is not None and hurried in done:
-        logger.warning("drain cut short: %d meetings still running", len(gate.in_meeting))
+        logger.warning("drain cut short: %d attendees still in meetings", len(gate.in_meeting))
     else:
-        logger.warning("drain deadline passed: %d meetings still running", len(gate.in_meeting))
+        logger.warning("drain deadline passed: %d attendees still in meetings", len(gate.in_meeting))
 
 
 def _image_lookup(folder: Path | None) -> Callable[[str], Path | None]:
