@@ -8,9 +8,10 @@ from collections.abc import AsyncIterator
 import pytest
 from hypothesis import HealthCheck, settings
 
+from tests.nats_fixture import nats_clients, nats_server, reports
 from tests.web.postgres import postgres_server
 
-__all__ = ["no_leaked_tasks", "postgres_server"]
+__all__ = ["nats_clients", "nats_server", "no_leaked_tasks", "postgres_server", "reports"]
 
 # The leak check below is function-scoped and autouse; it is per test, not per example, which is
 # what hypothesis's health check would otherwise complain about.

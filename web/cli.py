@@ -18,6 +18,7 @@ from web.app import create_app, make_runner, public_host_warning, write_secret_f
 from web.config import DEFAULT_MAX_IMAGE_PIXELS, Config, ConfigError, IceServer, MiB
 from web.data_dir import private_dir
 from web.store import Store
+from web.worker_cli import add_parser as add_worker_parser
 
 logger = logging.getLogger(__name__)
 
@@ -158,6 +159,7 @@ def build_parser(env: Mapping[str, str] | None = None) -> argparse.ArgumentParse
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_serve(sub, env)
+    add_worker_parser(sub, env)
     _add_admin_token(sub, env)
     return parser
 
