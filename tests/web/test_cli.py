@@ -80,7 +80,7 @@ def test_the_server_command_has_only_its_own_subcommands() -> None:
     parser = build_parser({})
     sub = next(a for a in parser._actions if a.dest == "command")
     # The load tester is a client with its own command (`speedmeet-loadtest`), not a server subcommand.
-    assert set(sub.choices or ()) == {"serve", "admin-token"}
+    assert set(sub.choices or ()) == {"serve", "admin-token", "worker"}
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
