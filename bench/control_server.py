@@ -156,6 +156,8 @@ class ServerProcess:
             sys.executable, "-m", "web.cli", "--log-level", self._log_level, "serve",
             "--host", "127.0.0.1", "--port", "0",
             "--data-dir", str(self.dir / "data"), "--admin-token-file", str(self.dir / "token"),
+            # The control plane alone is measured: the media plane in its process, idle (no offers).
+            "--workers", "0",
         ]  # fmt: skip
         if self._database_url:
             args += ["--database-url", self._database_url]

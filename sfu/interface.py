@@ -158,6 +158,7 @@ RefusalCode = Literal[
     "negotiation_failed",  # the offer or candidate could not be applied
     "background_unavailable",  # the background cannot be used (unreadable image, bad setting)
     "effects_off",  # backgrounds are off on this media plane
+    "no_capacity",  # AddPeer: no media worker has room for another attendee now
     "bad_command",  # not a valid command (only across a process boundary)
     "internal",  # the media plane failed
 ]

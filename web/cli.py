@@ -18,7 +18,9 @@ from web.app import create_app, make_runner, public_host_warning, write_secret_f
 from web.config import DEFAULT_MAX_IMAGE_PIXELS, Config, ConfigError, IceServer, MiB
 from web.data_dir import private_dir
 from web.store import Store
+from web.worker_cli import WorkerConfigError, add_bus_arguments, bus_settings
 from web.worker_cli import add_parser as add_worker_parser
+from web.workers import default_worker_count
 
 logger = logging.getLogger(__name__)
 
@@ -136,6 +138,14 @@ def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser], env: Ma
         help="most frames per second run through a background effect per attendee; fewer serve more "
         "attendees per core (env SPEEDMEET_EFFECT_FPS; default and 0: every frame)",
     )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="local media worker processes (env SPEEDMEET_WORKERS; default: one per CPU core, or none "
+        "with --nats-url; 0: media in this process)",
+    )
+    add_bus_arguments(p, env, required=False)
     p.set_defaults(handler=_serve_command)
 
 
@@ -194,6 +204,14 @@ def config_from_args(args: argparse.Namespace, env: Mapping[str, str] | None = N
         if args.max_upload_mb_per_ticket is not None
         else _int_env("SPEEDMEET_MAX_UPLOAD_MB_PER_TICKET", Config.max_upload_bytes_per_ticket // MiB, env)
     )
+    try:
+        bus = bus_settings(args)
+    except WorkerConfigError as exc:
+        raise ConfigError(str(exc)) from None
+    default_workers = 0 if bus is not None else 0 * default_worker_count()
+    workers = (
+        args.workers if args.workers is not None else _int_env("SPEEDMEET_WORKERS", default_workers, env)
+    )
     return Config(
         host=args.host,
         port=port,
@@ -210,6 +228,8 @@ def config_from_args(args: argparse.Namespace, env: Mapping[str, str] | None = N
         header_timeout=_pick(args.header_timeout, "SPEEDMEET_HEADER_TIMEOUT", Config.header_timeout, env),
         body_timeout=_pick(args.body_timeout, "SPEEDMEET_BODY_TIMEOUT", Config.body_timeout, env),
         effect_fps=effect_fps or None,
+        workers=workers,
+        bus=bus,
     )
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sfu.bus.connect import BusSettings
 from web.store import default_database_url
 
 MiB = 1024 * 1024
@@ -107,6 +108,11 @@ class Config:
     preload_effects: bool = True
     # Most frames per second run through a background effect per attendee (None: every frame).
     effect_fps: float | None = None
+    # Media workers: 0 runs the media plane in the server's own process; N > 0 starts N local worker
+    # processes, connected over NATS (`speedmeet serve` starts one per core).
+    workers: int = 0
+    # The NATS bus of remote workers (`--nats-url`); None: an embedded NATS server when workers run.
+    bus: BusSettings | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -126,6 +132,8 @@ class Config:
         ):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive")
+        if not 0 <= self.workers <= 256:
+            raise ConfigError(f"workers must be between 0 and 256, got {self.workers}")
         if self.effect_fps is not None and not 1 <= self.effect_fps <= 60:
             raise ConfigError(f"effect fps must be between 1 and 60, got {self.effect_fps}")
 

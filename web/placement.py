@@ -95,6 +95,14 @@ class Placement:
         self._workers[best.worker].placed += 1
         return best.worker
 
+    def place_on(self, worker: str) -> bool:
+        """Put one more attendee on this worker, if it takes new ones now (counted as placed on it)."""
+        view = next((v for v in self.workers() if v.worker == worker), None)
+        if view is None or not view.available:
+            return False
+        self._workers[worker].placed += 1
+        return True
+
     def unplace(self, worker: str) -> None:
         """Take back a placement not yet in a report (the worker refused the attendee)."""
         entry = self._workers.get(worker)

@@ -27,12 +27,22 @@ def _env(name: str, env: Mapping[str, str]) -> str | None:
 
 def add_worker_arguments(p: argparse.ArgumentParser, env: Mapping[str, str]) -> None:
     """The worker's flags, each defaulting to its SPEEDMEET_* environment variable."""
+    add_bus_arguments(p, env, required=True)
+    _add_own_arguments(p, env)
+
+
+def add_bus_arguments(p: argparse.ArgumentParser, env: Mapping[str, str], *, required: bool) -> None:
+    """Where the NATS bus is and how to log in (the worker's and the control plane's flags)."""
     bus = p.add_argument_group("bus (NATS)")
     bus.add_argument(
         "--nats-url",
         default=_env("SPEEDMEET_NATS_URL", env),
         help="NATS server URL(s), comma-separated for a cluster: nats://host:4222 or tls://host:4222 "
-        "(env SPEEDMEET_NATS_URL; required)",
+        + (
+            "(env SPEEDMEET_NATS_URL; required)"
+            if required
+            else "(env SPEEDMEET_NATS_URL; default: embedded)"
+        ),
     )
     bus.add_argument("--nats-user", default=_env("SPEEDMEET_NATS_USER", env), help="env SPEEDMEET_NATS_USER")
     bus.add_argument(
@@ -63,6 +73,9 @@ def add_worker_arguments(p: argparse.ArgumentParser, env: Mapping[str, str]) -> 
         default=_env("SPEEDMEET_NATS_TLS_KEY", env),
         help="env SPEEDMEET_NATS_TLS_KEY",
     )
+
+
+def _add_own_arguments(p: argparse.ArgumentParser, env: Mapping[str, str]) -> None:
     p.add_argument(
         "--worker-id",
         default=_env("SPEEDMEET_WORKER_ID", env),
@@ -130,13 +143,12 @@ def _ice_servers(args: argparse.Namespace, env: Mapping[str, str]) -> tuple[IceS
     return tuple(IceServer(urls=list(s.urls), username=s.username, credential=s.credential) for s in parsed)
 
 
-def worker_options(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> WorkerOptions:
-    """Flags win over environment variables, which win over defaults."""
-    env = os.environ if env is None else env
+def bus_settings(args: argparse.Namespace) -> BusSettings | None:
+    """The bus the flags name (None without --nats-url)."""
     if not args.nats_url:
-        raise WorkerConfigError("a worker needs the bus: give --nats-url or SPEEDMEET_NATS_URL")
+        return None
     try:
-        bus = BusSettings(
+        return BusSettings(
             servers=BusSettings.parse_servers(args.nats_url),
             user=args.nats_user,
             password=args.nats_password,
@@ -147,6 +159,14 @@ def worker_options(args: argparse.Namespace, env: Mapping[str, str] | None = Non
         )
     except ValueError as exc:
         raise WorkerConfigError(str(exc)) from None
+
+
+def worker_options(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> WorkerOptions:
+    """Flags win over environment variables, which win over defaults."""
+    env = os.environ if env is None else env
+    bus = bus_settings(args)
+    if bus is None:
+        raise WorkerConfigError("a worker needs the bus: give --nats-url or SPEEDMEET_NATS_URL")
     worker_id = args.worker_id or default_worker_id()
     if not valid_worker_id(worker_id):
         raise WorkerConfigError(f"worker id must be 1-64 of A-Z a-z 0-9 _ -, not {worker_id!r}")

@@ -37,6 +37,7 @@ class CloseCode(IntEnum):
     SESSION_NOT_LIVE = 4009  # not started yet, or over (and no meeting of yours still running)
     REPLACED = 4010  # the same ticket opened another connection to this session
     TICKET_REVOKED = 4011  # the organiser revoked, deleted or changed the role of the ticket
+    NO_MEDIA_CAPACITY = 4507  # no media server has room for another attendee now; try again later
     PROTOCOL_ERROR = 4400  # too many malformed messages, or an unsupported protocol version
     RATE_LIMITED = 4429  # the socket sent messages faster than its budget allows
     SHUTTING_DOWN = 4503  # server stopping; reconnect later
@@ -57,6 +58,7 @@ ErrorCode = Literal[
     "sdp_failed",  # the offer/answer/candidate could not be applied
     "shutting_down",
     "rate_limited",  # too many messages too fast: the socket is closed (4429)
+    "no_media_capacity",  # no media server has room for another attendee now: the socket is closed (4507)
     "internal",
 ]
 

@@ -48,6 +48,19 @@ class BusSettings:
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ValueError("a TLS client certificate needs its key, and a key its certificate")
 
+    def env(self) -> dict[str, str]:
+        """The environment variables that give a worker process this login (never its command line,
+        which every user of the machine can read)."""
+        values = {
+            "SPEEDMEET_NATS_USER": self.user,
+            "SPEEDMEET_NATS_PASSWORD": self.password,
+            "SPEEDMEET_NATS_TOKEN": self.token,
+            "SPEEDMEET_NATS_TLS_CA": str(self.tls_ca) if self.tls_ca else None,
+            "SPEEDMEET_NATS_TLS_CERT": str(self.tls_cert) if self.tls_cert else None,
+            "SPEEDMEET_NATS_TLS_KEY": str(self.tls_key) if self.tls_key else None,
+        }
+        return {name: value for name, value in values.items() if value is not None}
+
     @staticmethod
     def parse_servers(text: str) -> tuple[str, ...]:
         """Comma-separated URLs, as in ``nats://a:4222,nats://b:4222``."""

@@ -28,15 +28,22 @@ def clock() -> ShiftedClock:
 async def server(
     tmp_path: Path, clock: ShiftedClock, request: pytest.FixtureRequest
 ) -> AsyncIterator[Server]:
-    """A seeded server on SQLite; a test parametrized with `server` "postgresql" (indirect) gets one on
-    a fresh PostgreSQL database instead."""
+    """A seeded server on SQLite, its media in its own process. A test parametrized with `server`
+    (indirect) gets "postgresql": one on a fresh PostgreSQL database instead, or "workers": its media in
+    a local worker process over NATS."""
     from sfu_server import seed, start_server
 
     database_url = ""
-    if getattr(request, "param", "sqlite") == "postgresql":
+    kind = getattr(request, "param", "sqlite")
+    if kind == "postgresql":
         database_url = await request.getfixturevalue("postgres_server").database()
     runner, srv = await start_server(
-        tmp_path, clock, database_url=database_url, tick_seconds=0.05, grace_seconds=3.0
+        tmp_path,
+        clock,
+        database_url=database_url,
+        workers=1 if kind == "workers" else 0,
+        tick_seconds=0.05,
+        grace_seconds=3.0,
     )
     try:
         await seed(srv)

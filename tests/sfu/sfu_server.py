@@ -69,11 +69,17 @@ class Server:
 
 
 async def start_server(
-    data_dir: Path, clock: ShiftedClock, database_url: str = "", **settings: object
+    data_dir: Path, clock: ShiftedClock, database_url: str = "", workers: int = 0, **settings: object
 ) -> tuple[web.AppRunner, Server]:
-    """A server on 127.0.0.1:0 (`database_url` empty: SQLite in `data_dir`)."""
+    """A server on 127.0.0.1:0 (`database_url` empty: SQLite in `data_dir`; `workers` > 0: media in that
+    many local worker processes over an embedded NATS server)."""
     config = Config(
-        data_dir=data_dir, port=0, admin_token_file=data_dir / "admin-token", database_url=database_url
+        data_dir=data_dir,
+        port=0,
+        admin_token_file=data_dir / "admin-token",
+        database_url=database_url,
+        workers=workers,
+        preload_effects=False,
     )
     app = create_app(config)
     app[ROOM_SETTINGS_KEY] = replace(app[ROOM_SETTINGS_KEY], clock=clock, **settings)  # type: ignore[arg-type]

@@ -27,7 +27,7 @@ async def meet(a: SyntheticPeer, b: SyntheticPeer) -> tuple[p.Matched, p.Matched
     return ma, mb
 
 
-@pytest.mark.parametrize("server", ["sqlite", "postgresql"], indirect=True)
+@pytest.mark.parametrize("server", ["sqlite", "postgresql", "workers"], indirect=True)
 async def test_two_attendees_meet_and_each_receives_the_others_video_and_audio(
     server: Server, peers: PeerFactory
 ) -> None:

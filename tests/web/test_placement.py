@@ -146,3 +146,12 @@ def test_settings_are_checked() -> None:
         PlacementSettings(max_peers=0)
     with pytest.raises(ValueError):
         PlacementSettings(stale_seconds=0)
+
+
+def test_place_on_counts_an_attendee_on_a_given_worker_while_it_has_room() -> None:
+    clock = Clock()
+    placement = Placement(PlacementSettings(max_peers=2), clock)
+    placement.report(_report("w1", peers=0))
+    assert placement.place_on("w1") and placement.place_on("w1")
+    assert not placement.place_on("w1")  # full: two placed since its report
+    assert not placement.place_on("w9")  # unknown

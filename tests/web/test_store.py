@@ -22,6 +22,7 @@ from web.store import (
     TicketInput,
     default_database_url,
 )
+from web.store.history import MeetingEnded, MeetingStarted, ReportMade
 
 T0 = datetime(2030, 5, 1, 9, 0, tzinfo=UTC)
 
@@ -99,6 +100,34 @@ async def test_times_in_other_zones_come_back_as_utc(store: Store) -> None:
     )
     assert created.starts_at == datetime(2030, 5, 1, 7, tzinfo=UTC)
     assert created.starts_at.tzinfo == UTC
+
+
+async def test_history_rows_in_one_transaction_start_and_end_many_meetings(store: Store) -> None:
+    event_id, ids, session_id = await _event(store)
+    ada, bob, cy = ids["Ada"], ids["Bob"], ids["Cy"]
+    known: dict[str, int] = {}
+    started = [
+        MeetingStarted(f"m{i}", session_id, ada, bob, T0 + timedelta(seconds=i), 1.0, 2.0) for i in range(50)
+    ]
+    ended = [
+        MeetingEnded(f"m{i}", T0 + timedelta(seconds=100 + i), i % 3, "timeout") for i in range(0, 50, 2)
+    ]
+    await store.record_history([*started, *ended, ReportMade(session_id, cy, ada, "rude", T0)], known)
+    assert sorted(known) == sorted(f"m{i}" for i in range(50))
+    meetings = {m.id: m for m in await store.meetings_for_session(session_id)}
+    assert len(meetings) == 50
+    for i in range(50):
+        row = meetings[known[f"m{i}"]]
+        assert row.started_at == T0 + timedelta(seconds=i) and row.a_waited_seconds == 1.0
+        assert (row.ended_at is not None) == (i % 2 == 0)
+        if i % 2 == 0:
+            assert row.ended_at == T0 + timedelta(seconds=100 + i) and row.extensions == i % 3
+    # All or nothing: an end of an unknown meeting rolls the whole transaction back.
+    with pytest.raises(NotFound):
+        await store.record_history(
+            [MeetingStarted("x", session_id, ada, cy, T0, 0.0, 0.0), MeetingEnded("nope", T0, 0, "left")], {}
+        )
+    assert len(await store.meetings_for_session(session_id)) == 50
 
 
 async def test_a_block_withdraws_the_pairs_connection(store: Store) -> None:

@@ -22,7 +22,8 @@ class RoomMedia:
     def __init__(self, plane: MediaPlane, name: str) -> None:
         self.plane = plane
         self.name = name
-        self._queue: asyncio.Queue[tuple[Command, asyncio.Future[Reply] | None] | None] = asyncio.Queue()
+        # (command, its reply's future, whether a caller waits for it)
+        self._queue: asyncio.Queue[tuple[Command, asyncio.Future[Reply], bool] | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._stopped = False
         self.refusals = 0
@@ -31,17 +32,22 @@ class RoomMedia:
         if self._task is None and not self._stopped:
             self._task = asyncio.create_task(self._run(), name=f"room-media-{self.name}")
 
-    def post(self, command: Command) -> None:
-        """Queue `command`; its refusal (if any) is logged, never raised."""
-        if not self._stopped:
-            self._queue.put_nowait((command, None))
+    def post(self, command: Command) -> asyncio.Future[Reply]:
+        """Queue `command` without waiting; a refusal is logged, never raised. The future gets the
+        reply, for a caller that wants it later."""
+        future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
+        if self._stopped:
+            future.set_result(Refused(code="internal", message="The media for this session is stopping"))
+        else:
+            self._queue.put_nowait((command, future, False))
+        return future
 
     async def call(self, command: Command) -> Reply:
         """Queue `command` behind the earlier ones and return its reply (Refused included)."""
         if self._stopped:
             return Refused(code="internal", message="The media for this session is stopping")
         future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait((command, future))
+        self._queue.put_nowait((command, future, True))
         return await future
 
     async def call_ok(self, command: Command) -> Reply:
@@ -67,7 +73,7 @@ class RoomMedia:
         await cancel_and_wait(task)
         while not self._queue.empty():
             item = self._queue.get_nowait()
-            if item is not None and item[1] is not None and not item[1].done():
+            if item is not None and not item[1].done():
                 item[1].set_result(Refused(code="internal", message="The media for this session stopped"))
 
     async def _run(self) -> None:
@@ -75,19 +81,18 @@ class RoomMedia:
             item = await self._queue.get()
             if item is None:
                 return
-            command, future = item
+            command, future, awaited = item
             try:
                 reply: Reply = await self.plane.request(command)
             except asyncio.CancelledError:
-                if future is not None and not future.done():
+                if not future.done():
                     future.set_result(Refused(code="internal", message="The media for this session stopped"))
                 raise
             except Exception:
                 logger.exception("%s: media command %s failed", self.name, command.type)
                 reply = Refused(code="internal", message="The media server could not carry this out")
-            if future is not None:
-                if not future.done():
-                    future.set_result(reply)
-            elif isinstance(reply, Refused):
+            if not future.done():
+                future.set_result(reply)
+            if not awaited and isinstance(reply, Refused):
                 self.refusals += 1
                 logger.info("%s: media refused %s: %s", self.name, command.type, reply.message)

@@ -279,6 +279,7 @@ class SessionRoom:
             budget=TokenBucket(self.settings.message_rate, self.settings.message_burst, time.monotonic),
         )
         replaced: AttendeeSocket | None = None
+        added: asyncio.Future[mi.Reply] | None = None
         async with self._lock:
             card = views.me_of_ticket(ticket)
             attendee = self.attendees.get(str(ticket.id))
@@ -286,7 +287,7 @@ class SessionRoom:
                 attendee = Attendee(str(ticket.id), card, peer_id(self.session.id, ticket.id))
                 self.attendees[attendee.attendee] = attendee
                 self._by_peer[attendee.peer] = attendee
-                self.media.post(mi.AddPeer(peer=attendee.peer, label=f"ticket {ticket.id}"))
+                added = self.media.post(mi.AddPeer(peer=attendee.peer, label=f"ticket {ticket.id}"))
             else:
                 attendee.card = card
             replaced, attendee.socket = attendee.socket, None
@@ -309,7 +310,26 @@ class SessionRoom:
                 p.Error(code="replaced", message="This ticket connected again from another page", fatal=True)
             )
             await replaced.close(p.CloseCode.REPLACED, "replaced by a newer connection")
+        if added is not None:
+            refusal = await added
+            if isinstance(refusal, mi.Refused) and refusal.code == "no_capacity":
+                refused = JoinRefused("no_media_capacity", refusal.message, p.CloseCode.NO_MEDIA_CAPACITY)
+                await self._forget(attendee, sock, refused)
+                raise refused
         return attendee, sock
+
+    async def _forget(self, attendee: Attendee, sock: AttendeeSocket, why: JoinRefused) -> None:
+        """An attendee the media plane had no room for: told why, and out of the room (a later join
+        starts afresh)."""
+        sock.send(p.Error(code=why.code, message=why.message, fatal=True))
+        async with self._lock:
+            if attendee.socket is sock:
+                attendee.socket = None
+                self._apply(self.matcher.disconnect(attendee.attendee))
+            if self.attendees.get(attendee.attendee) is attendee and attendee.socket is None:
+                del self.attendees[attendee.attendee]
+                del self._by_peer[attendee.peer]
+        await sock.close(why.close_code, why.message)
 
     async def socket_closed(self, attendee: Attendee, sock: AttendeeSocket) -> None:
         """The socket ended (tab closed, network lost, replaced): grace period if it was the current one."""
