@@ -103,7 +103,7 @@ async def test_times_in_other_zones_come_back_as_utc(store: Store) -> None:
 
 
 async def test_history_rows_in_one_transaction_start_and_end_many_meetings(store: Store) -> None:
-    event_id, ids, session_id = await _event(store)
+    _, ids, session_id = await _event(store)
     ada, bob, cy = ids["Ada"], ids["Bob"], ids["Cy"]
     known: dict[str, int] = {}
     started = [
