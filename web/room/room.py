@@ -202,7 +202,10 @@ class SessionRoom:
         return self._stopped
 
     def finished(self) -> bool:
-        """Over and empty: the session has ended, no meeting runs and nobody is connected."""
+        """Over and empty: the session has ended, no meeting runs and nobody is connected. (Asked at
+        every join: cheap while the session runs.)"""
+        if not self.matcher.session_ended():
+            return False
         summary = self.matcher.live_summary()
         return (
             summary.session_ended
