@@ -100,6 +100,7 @@ def rules_for(session: SessionRecord, settings: RoomSettings) -> SessionRules:
         extend_window_seconds=settings.extend_window_seconds,
         grace_seconds=settings.grace_seconds,
         ends_at=session.ends_at.timestamp(),
+        interest_weighting=session.interest_weighting,
     )
 
 
@@ -245,6 +246,7 @@ class SessionRoom:
             outbox_size=self.settings.outbox_messages,
         )
         replaced: AttendeeConnection | None = None
+        interests = (await self.store.interests.interests_of([ticket.id])).get(ticket.id, [])
         async with self._lock:
             card = p.Me(
                 ticket_id=ticket.id,
@@ -264,7 +266,7 @@ class SessionRoom:
             replaced, participant.connection = participant.connection, None
             self._media_down.discard(attendee)
             try:
-                events = self.matcher.join(attendee, ticket.ticket_type)
+                events = self.matcher.join(attendee, ticket.ticket_type, interests)
             except MatcherError as exc:
                 raise JoinRefused("internal", f"Could not join: {exc}", p.CloseCode.PROTOCOL_ERROR) from exc
             await self._apply(events)
@@ -403,6 +405,16 @@ class SessionRoom:
             case _:
                 raise CommandRejected("bad_message", f"Unexpected message {msg.type}")
         await self._apply(events)
+
+    async def reload_interests(self, attendees: list[str] | None = None) -> None:
+        """Interests changed in the store (these attendees', or anyone's): the matcher weighs the new
+        ones from its next pairing."""
+        async with self._lock:
+            known = self.participants
+            wanted = [a for a in (known if attendees is None else attendees) if a in known]
+            stored = await self.store.interests.interests_of(int(a) for a in wanted)
+            for attendee in wanted:
+                self.matcher.set_interests(attendee, stored.get(int(attendee), []))
 
     async def request_connection(self, attendee: str, other: str) -> bool:
         """A connection request made away from the socket (the HTTP API), handled as the socket's
@@ -692,6 +704,7 @@ class SessionRoom:
             ),
             partner_connected=meeting.partner_connected,
             partner_grace_until=meeting.partner_grace_until,
+            shared_interests=sorted(meeting.shared_interests),
         )
 
     @staticmethod
