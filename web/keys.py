@@ -38,6 +38,11 @@ class LiveRooms(Protocol):
         """The organiser changed a session (times, rules): a room running it applies the change."""
         ...
 
+    async def interests_changed(self, event_id: int, ticket_ids: list[int] | None = None) -> None:
+        """Tickets' interests changed (None: any of the event's, e.g. a tag was dropped): running rooms of
+        the event reload them, so their next pairings weigh the new ones."""
+        ...
+
 
 CONFIG_KEY = web.AppKey("config", Config)
 STORE_KEY = web.AppKey("store", Store)

@@ -29,6 +29,7 @@ class Route:
     status: int = 200
     errors: tuple[int, ...] = ()
     query: dict[str, str] = field(default_factory=dict)  # extra query parameters: name -> description
+    produces: str | None = None  # a download's media type (text/csv, ...) instead of a JSON `response`
 
     @property
     def name(self) -> str:
