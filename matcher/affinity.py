@@ -4,21 +4,24 @@ A partner who shares `s` of an attendee's interests is `1 + INTEREST_WEIGHT * mi
 as likely to be picked as one who shares none. The choice stays random, is only ever made among partners
 the rules allow, and never changes how many pairs a round forms (see `matcher.augment`).
 
-Sampling is exact and needs no index: a candidate drawn uniformly is kept with probability proportional to
-its weight (`draw_weighted`), or, when few candidates are left, the weights of all are summed
-(`choose_weighted`).
+Sampling is exact and needs no index: the pairing round (`ReadyPool.pair_round`) keeps a candidate drawn
+uniformly with probability weight / (the highest weight the chooser's interests allow), or, when few
+candidates are left, sums the weights of all (`choose_weighted`). Interests are `TagBits` masks, so
+counting shared ones is an `&` and a bit count.
 """
 
 from __future__ import annotations
 
 import bisect
 import itertools
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from matcher.errors import InvalidCommand
 
 INTEREST_WEIGHT = 4  # each shared interest adds this much to a candidate's weight of 1
-MOST_SHARED = 3  # ... counting at most this many: sharing three already makes a strong match
+# ... counting at most two: sharing three of five interests is rare, and a lower highest weight keeps the
+# rejection draw of a pairing round short (about 2 draws per attendee instead of 3).
+MOST_SHARED = 2
 
 NO_INTERESTS: frozenset[str] = frozenset()
 
@@ -65,51 +68,10 @@ def weight(mine: int, theirs: int) -> int:
     return 1 + INTEREST_WEIGHT * min((mine & theirs).bit_count(), MOST_SHARED)
 
 
-def draw_weighted(
-    attendee: str,
-    mine: int,
-    buckets: Sequence[Sequence[str]],
-    total: int,
-    masks: Mapping[str, int],
-    never: Collection[str],
-    recent: Mapping[str, float],
-    not_before: float,
-    random_: Callable[[], float],
-    probes: int,
-) -> str | None:
-    """Draw a partner for `attendee` with weight `weight(mine, theirs)`, by rejection; None after `probes`
-    misses.
-
-    A candidate is drawn uniformly from `buckets` (`total` members in all) and kept with probability
-    weight / (the highest weight `mine` allows), so each is kept in proportion to its weight, exactly.
-    Refused: `attendee`, anyone in `never`, and whoever parted from `attendee` after `not_before`
-    (`recent`). `masks`: the interests of those who have some. No index to keep: a round costs a few
-    draws per attendee and nothing per removal.
-    """
-    # weights[s]: the weight of a candidate sharing s of `mine`; kept with probability weights[s] / highest.
-    weights = [1 + INTEREST_WEIGHT * min(s, MOST_SHARED) for s in range(mine.bit_count() + 1)]
-    highest = weights[-1]
-    for _ in range(probes):
-        at = int(random_() * total)
-        for bucket in buckets:
-            if at < len(bucket):
-                candidate = bucket[at]
-                break
-            at -= len(bucket)
-        if (
-            candidate == attendee
-            or candidate in never
-            or ((last := recent.get(candidate)) is not None and last > not_before)
-        ):
-            continue
-        if random_() * highest < weights[(mine & masks.get(candidate, 0)).bit_count()]:
-            return candidate
-    return None
-
-
 def choose_weighted(
     candidates: Sequence[str], mine: int, masks: Mapping[str, int], random_: Callable[[], float]
 ) -> str:
-    """Pick one of `candidates` (not empty) by `weight`, exactly (`masks`: as for `draw_weighted`)."""
+    """Pick one of `candidates` (not empty) by `weight`, exactly (`masks`: the interests of those who have
+    some)."""
     cumulative = list(itertools.accumulate(weight(mine, masks.get(c, 0)) for c in candidates))
     return candidates[bisect.bisect_right(cumulative, random_() * cumulative[-1])]

@@ -6,17 +6,18 @@ import random
 from collections.abc import Callable, Collection, Iterator, Mapping
 
 from matcher import augment
-from matcher.affinity import NO_INTERESTS, TagBits, choose_weighted, draw_weighted
+from matcher.affinity import INTEREST_WEIGHT, MOST_SHARED, NO_INTERESTS, TagBits, choose_weighted
 
 # Random probes before falling back to a full scan of the eligible buckets. Probing is used only when at
 # least a quarter of the eligible buckets' members can be picked, so it nearly always succeeds at once.
 _MAX_PROBES = 32
 _SCAN_BELOW = 16  # below this many candidates a scan is as cheap as sampling
-# A weighted draw keeps a candidate with probability >= 1/13 (weight 1 of at most 13): 128 tries fail
-# about once in 30,000 draws even when nobody shares an interest, and then the exact scan decides.
+# A weighted draw keeps an eligible candidate with probability >= 1/9 (weight 1 of at most 9): 128 tries
+# fail about once in 3 million draws even when nobody shares an interest; the exact scan decides then.
 _MAX_WEIGHTED_PROBES = 128
 
 _NOBODY: frozenset[str] = frozenset()
+_NO_MASKS: Mapping[str, int] = {}
 _NO_HISTORY: Mapping[str, float] = {}
 
 # For one ticket type: the types it may meet, their buckets, and those types as a set.
@@ -165,7 +166,8 @@ class ReadyPool:
         # Everyone of this round, for the completion.
         type_of = dict(types)
         members = {t: list(bucket) for t, bucket in self._buckets.items() if bucket}
-        masks = self._masks if weighting and self._masks else None
+        masks = self._masks if weighting else _NO_MASKS
+        mask_of = masks.get
         for attendee in order:
             ticket_type = types.get(attendee)
             if ticket_type is None:
@@ -180,19 +182,13 @@ class ReadyPool:
             partner: str | None = None
             # At most this many of the `total` cannot be picked; sample when that leaves plenty.
             sample = total >= _SCAN_BELOW and (total - itself - len(never) - len(recent)) * 4 >= total
-            mine = masks.get(attendee) if masks is not None else None
-            if mine:
-                if sample:
-                    partner = draw_weighted(
-                        attendee, mine, buckets, total, self._masks, never, recent, now - gap,
-                        random_, _MAX_WEIGHTED_PROBES,
-                    )  # fmt: skip
-                if partner is None:
-                    partner = self._scan_weighted(attendee, mine, buckets, never, recent, now - gap)
-                    if partner is None:
-                        continue
-            elif sample:
-                for _ in range(_MAX_PROBES):
+            mine = mask_of(attendee) if masks else None
+            if sample:
+                # A uniform draw; with interests, kept with probability weight / highest: exactly the
+                # weighted choice of `affinity.weight` (a candidate sharing `top` or more has the highest).
+                top = min(mine.bit_count(), MOST_SHARED) if mine else 0
+                highest = 1 + INTEREST_WEIGHT * top
+                for _ in range(_MAX_WEIGHTED_PROBES if mine else _MAX_PROBES):
                     index = int(random_() * total)
                     for bucket in buckets:
                         if index < len(bucket):
@@ -204,8 +200,16 @@ class ReadyPool:
                         and candidate not in never
                         and ((last := recent.get(candidate)) is None or last + gap <= now)
                     ):
+                        if mine:
+                            shared = (mine & mask_of(candidate, 0)).bit_count()
+                            if shared < top and random_() * highest >= 1 + INTEREST_WEIGHT * shared:
+                                continue
                         partner = candidate
                         break
+            if partner is None and mine:
+                partner = self._scan_weighted(attendee, mine, buckets, never, recent, now - gap)
+                if partner is None:
+                    continue
             if partner is None:
                 candidates = [
                     c

@@ -12,7 +12,6 @@ from matcher.affinity import (
     MOST_SHARED,
     TagBits,
     choose_weighted,
-    draw_weighted,
     interests_from,
     weight,
 )
@@ -44,8 +43,8 @@ def test_weight_grows_with_each_shared_interest_up_to_a_cap() -> None:
     assert weight(mine, bits.mask({"x"})) == 1
     assert weight(mine, bits.mask({"a", "x"})) == 1 + INTEREST_WEIGHT
     assert weight(mine, bits.mask({"a", "b"})) == 1 + 2 * INTEREST_WEIGHT
-    assert MOST_SHARED == 3
-    assert weight(mine, bits.mask({"a", "b", "c"})) == weight(mine, mine) == 1 + 3 * INTEREST_WEIGHT
+    assert MOST_SHARED == 2
+    assert weight(mine, bits.mask({"a", "b", "c"})) == weight(mine, mine) == 1 + 2 * INTEREST_WEIGHT
 
 
 # x has three interests; the candidates share 0, 1, 2 or 3 of them.
@@ -63,7 +62,7 @@ SHARES = {c: len(MINE & tags) for c, tags in TAGS.items()}
 
 
 def expected_shares() -> dict[str, float]:
-    weights = {c: 1 + INTEREST_WEIGHT * s for c, s in SHARES.items()}
+    weights = {c: 1 + INTEREST_WEIGHT * min(s, MOST_SHARED) for c, s in SHARES.items()}
     return {c: w / sum(weights.values()) for c, w in weights.items()}
 
 
@@ -81,30 +80,28 @@ def test_choose_weighted_follows_the_weights() -> None:
         assert abs(picks[candidate] / 20_000 - share) < 0.02
 
 
-def test_draw_weighted_follows_the_weights_and_refuses_the_excluded() -> None:
-    bits = TagBits()
-    masks = masks_of(bits)
-    members = [*sorted(SHARES), "x", "blocked", "recent"]
-    masks.update(x=bits.mask(MINE), blocked=bits.mask(MINE), recent=bits.mask(MINE))
-    rng = random.Random(2)
+def test_sharing_more_than_the_cap_weighs_the_same() -> None:
+    # x has five interests; sharing four or two weighs the same (1 + 2 * INTEREST_WEIGHT). Four of
+    # each kind: 16 candidates, so the pool samples.
+    mine = frozenset({"a", "b", "c", "d", "e"})
+    tags = {"four": {"a", "b", "c", "d"}, "two": {"a", "b"}, "one": {"e"}, "none": set()}
+    weights = {"four": 9, "two": 9, "one": 5, "none": 1}
     picks: Counter[str] = Counter()
-    for _ in range(20_000):
-        pick = draw_weighted(
-            "x", masks["x"], [members[:4], members[4:]], len(members), masks, {"blocked"},
-            {"recent": 95.0, "o0": 10.0}, 90.0, rng.random, 128,
-        )  # fmt: skip
-        assert pick is not None
-        picks[pick] += 1
-    assert not {"x", "blocked", "recent"} & set(picks)
-    for candidate, share in expected_shares().items():
-        assert abs(picks[candidate] / 20_000 - share) < 0.02
-    everyone_excluded = set(members)
-    assert (
-        draw_weighted("x", 1, [members], len(members), masks, everyone_excluded, {}, 0, rng.random, 9) is None
-    )
+    trials = 2000
+    for seed in range(trials):
+        pool = ReadyPool(EVERYONE.may_meet, random.Random(seed))
+        pool.add("x", "A", 0.0, mine)
+        for kind, kind_tags in tags.items():
+            for i in range(4):
+                pool.add(f"{kind}-{i}", "A", 1.0, frozenset(kind_tags))
+        picks[pool.pair_round(100.0, {}, {}, 300.0)[0][1].split("-")[0]] += 1
+    for kind, w in weights.items():
+        assert abs(picks[kind] / trials - w / sum(weights.values())) < 0.035, picks
 
 
-@pytest.mark.parametrize("filler", [0, 30])  # a scan below 16 candidates, random probes above
+# Without fillers the pool scans (fewer than 16 candidates); with 10 it samples (over 16, and more than a
+# quarter of them eligible).
+@pytest.mark.parametrize("filler", [0, 10])
 def test_the_pool_weighs_partners_by_shared_interests(filler: int) -> None:
     # Fillers share nothing and are excluded by cooldown: they must never be picked, and the draw among
     # the others follows the weights.
