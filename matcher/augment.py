@@ -46,6 +46,30 @@ class _Graph:
         self.exposed: dict[str, dict[str, None]] = {}
         for attendee in waiting:
             self.exposed.setdefault(type_of[attendee], {})[attendee] = None
+        # (type, partner's type) -> the paired of that type whose partner has that type; built on first
+        # use, entries made stale by a new partner are skipped (and dropped) when met.
+        self._by_pair_type: dict[tuple[str, str], dict[str, None]] | None = None
+
+    def pair(self, a: str, b: str) -> None:
+        """Pair `a` with `b` (each leaves their previous partner, who is re-paired by the caller)."""
+        self.mate[a] = b
+        self.mate[b] = a
+        self.touched.add(a)
+        self.touched.add(b)
+        index = self._by_pair_type
+        if index is not None:
+            type_of = self.type_of
+            index.setdefault((type_of[a], type_of[b]), {})[a] = None
+            index.setdefault((type_of[b], type_of[a]), {})[b] = None
+
+    def by_pair_type(self) -> dict[tuple[str, str], dict[str, None]]:
+        if self._by_pair_type is None:
+            index: dict[tuple[str, str], dict[str, None]] = {}
+            type_of = self.type_of
+            for a, b in self.mate.items():
+                index.setdefault((type_of[a], type_of[b]), {})[a] = None
+            self._by_pair_type = index
+        return self._by_pair_type
 
     def exposed_count(self) -> int:
         return sum(map(len, self.exposed.values()))
@@ -67,6 +91,10 @@ class _Graph:
             if count and 2 * count > len(members):  # compact: keeps scans over the rest cheap
                 self.members[ticket_type] = [x for x in members if x not in removed]
                 by_type[ticket_type] = 0
+
+    def live_count(self, ticket_type: str) -> int:
+        members = self.members.get(ticket_type)
+        return len(members) - self._removed_by_type[ticket_type] if members else 0
 
     def live_share(self, ticket_type: str) -> float:
         members = self.members.get(ticket_type)
@@ -102,7 +130,12 @@ def complete(
     for root in waiting:
         if graph.exposed_count() < 2:
             break
-        if root not in mate and root not in graph.removed and not _short_path(graph, root, random_):
+        if root in mate or root in graph.removed:
+            continue
+        if not any(graph.live_count(t) for t in allowed(type_of[root])):
+            graph.remove([root])  # nobody left whom they may meet
+            continue
+        if not _short_path(graph, root, random_) and not _short_path_by_type(graph, root):
             _search(graph, root)
     return mate, graph.touched
 
@@ -127,16 +160,43 @@ def _short_path(graph: _Graph, root: str, random_: Callable[[], float]) -> bool:
         other_side = mate.get(middle)
         if other_side is None or middle in graph.removed or not graph.eligible(root, middle):
             continue
-        for ticket_type in allowed(type_of[other_side]):
-            for other in graph.exposed.get(ticket_type, ()):
-                if other != root and graph.eligible(other_side, other):
-                    mate[root] = middle
-                    mate[middle] = root
-                    mate[other_side] = other
-                    mate[other] = other_side
-                    graph.touched.update((root, middle, other_side, other))
-                    graph.settle(root)
-                    graph.settle(other)
+        if _take_over(graph, root, middle, other_side):
+            return True
+    return False
+
+
+def _take_over(graph: _Graph, root: str, middle: str, other_side: str) -> bool:
+    """root - middle = other_side - someone unpaired: augment along it if that someone exists."""
+    for ticket_type in graph.allowed(graph.type_of[other_side]):
+        for other in graph.exposed.get(ticket_type, ()):
+            if other != root and graph.eligible(other_side, other):
+                graph.pair(root, middle)
+                graph.pair(other_side, other)
+                graph.settle(root)
+                graph.settle(other)
+                return True
+    return False
+
+
+def _short_path_by_type(graph: _Graph, root: str) -> bool:
+    """Every path root - m = m' - other, looked for by ticket type: m of a type `root` may meet, paired
+    with an m' of a type that may meet someone unpaired. Exact where the random tries are not."""
+    type_of, allowed, mate, removed = graph.type_of, graph.allowed, graph.mate, graph.removed
+    useful = {
+        t for t in graph.members if any(x != root for e in allowed(t) for x in graph.exposed.get(e, ()))
+    }
+    index = graph.by_pair_type()
+    for middle_type in allowed(type_of[root]):
+        for side_type in useful:
+            entries = index.get((middle_type, side_type))
+            if not entries:
+                continue
+            for middle in list(entries):
+                other_side = mate.get(middle)
+                if other_side is None or type_of[other_side] != side_type or middle in removed:
+                    del entries[middle]  # re-paired since (or out of the search)
+                    continue
+                if graph.eligible(root, middle) and _take_over(graph, root, middle, other_side):
                     return True
     return False
 
@@ -184,20 +244,20 @@ class _Tree:
         self.to_join.append(attendee)
 
     def grow(self, v: str) -> str | None:
-        """Take in every untouched person `v` may meet; an unpaired one ends the search (returned)."""
+        """Take in every untouched person `v` may meet; an unpaired one ends the search (returned).
+
+        Each outer person taken in is first tried against the unpaired (usually few): in a dense graph
+        that ends the search after a handful of people rather than after the whole graph."""
         graph = self.graph
         mate, eligible, type_of = graph.mate, graph.eligible, graph.type_of
+        end = self.unpaired_neighbour(v)
+        if end is not None:
+            return end
         for ticket_type in graph.allowed(type_of[v]):
-            for other in graph.exposed.get(ticket_type, ()):
-                if other not in self.base and eligible(v, other):
-                    self.parent[other] = v
-                    return other
             untouched = self.untouched(ticket_type)
-            if not untouched:
-                continue
-            for x in [x for x in untouched if eligible(v, x)]:
-                if x not in untouched:
-                    continue  # taken in just before, as the partner of someone found
+            for x in list(untouched):
+                if x not in untouched or not eligible(v, x):
+                    continue  # taken in meanwhile (a partner of someone found), or not to be met
                 partner = mate[x]  # the unpaired were looked at above
                 del untouched[x]
                 self.untouched(type_of[partner]).pop(partner, None)
@@ -206,6 +266,19 @@ class _Tree:
                     self.base[y] = y
                     self.blossom[y] = [y]
                 self.make_outer(partner)
+                end = self.unpaired_neighbour(partner)
+                if end is not None:
+                    return end
+        return None
+
+    def unpaired_neighbour(self, v: str) -> str | None:
+        """An unpaired person outside the tree whom the outer `v` may meet (now `v`'s child), if any."""
+        graph = self.graph
+        for ticket_type in graph.allowed(graph.type_of[v]):
+            for other in graph.exposed.get(ticket_type, ()):
+                if other not in self.base and graph.eligible(v, other):
+                    self.parent[other] = v
+                    return other
         return None
 
     def join(self, x: str) -> bool:
@@ -266,15 +339,12 @@ class _Tree:
             self.make_outer(x)
 
     def augment(self, end: str) -> None:
-        mate, parent, touched = self.graph.mate, self.parent, self.graph.touched
+        mate, parent = self.graph.mate, self.parent
         v: str | None = end
         while v is not None:
             pv = parent[v]
             ppv = mate.get(pv)
-            mate[v] = pv
-            mate[pv] = v
-            touched.add(v)
-            touched.add(pv)
+            self.graph.pair(v, pv)
             v = ppv
 
 
