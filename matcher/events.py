@@ -38,7 +38,9 @@ class AttendeeState(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Matched:
-    """A new meeting between `a` and `b`; `a` is the one who had waited longer."""
+    """A new meeting between `a` and `b`; `a` is the one who had waited longer.
+
+    `shared_interests`: the interest tags both had when they were paired (for the partner card)."""
 
     kind: ClassVar[str] = "matched"
     meeting_id: str
@@ -48,6 +50,7 @@ class Matched:
     ends_at: float
     a_waited_seconds: float = 0.0
     b_waited_seconds: float = 0.0
+    shared_interests: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
+from matcher.affinity import NO_INTERESTS, interests_from
 from matcher.errors import InvalidCommand, UnknownAttendee
 from matcher.events import (
     AttendeeState,
@@ -58,6 +59,7 @@ class _Attendee:
     connected: bool = True
     meeting: Meeting | None = None
     waiting_since: float | None = None
+    interests: frozenset[str] = NO_INTERESTS
     # Events are immutable: each attendee's three state changes are made once, not on every change
     # (a pairing round emits thousands of them).
     changed: dict[AttendeeState, AttendeeStateChanged] = field(init=False, repr=False)
@@ -159,24 +161,36 @@ class Matcher:
 
     # Commands -----------------------------------------------------------------------------------------
 
-    def join(self, attendee: str, ticket_type: str) -> list[Event]:
+    def join(self, attendee: str, ticket_type: str, interests: Iterable[str] = NO_INTERESTS) -> list[Event]:
         """Enter the session (idle). Idempotent: a rejoin keeps the attendee's state and reconnects them;
-        a changed ticket type takes effect at once."""
+        a changed ticket type or set of interest tags takes effect at once."""
         if not isinstance(attendee, str) or not attendee:
             raise InvalidCommand("attendee id must be a non-empty string")
         if not isinstance(ticket_type, str) or not ticket_type:
             raise InvalidCommand("ticket type must be a non-empty string")
+        tags = interests_from(interests)
         att = self._attendees.get(attendee)
         if att is None:
-            att = self._attendees[attendee] = _Attendee(attendee, ticket_type)
+            att = self._attendees[attendee] = _Attendee(attendee, ticket_type, interests=tags)
             self._idle_by_type[ticket_type] += 1
             self._register_type(ticket_type)
             self._dirty = True
             return [att.changed[AttendeeState.idle]]
         if att.ticket_type != ticket_type:
             self._change_ticket_type(att, ticket_type)
+        if att.interests != tags:
+            self.set_interests(attendee, tags)
         if not att.connected:
             return self.reconnect(attendee)
+        return []
+
+    def set_interests(self, attendee: str, interests: Iterable[str]) -> list[Event]:
+        """The attendee's interest tags, weighing their next pairings; a running meeting keeps its own."""
+        att = self._get(attendee)
+        att.interests = interests_from(interests)
+        if att.state is AttendeeState.ready:
+            self._pool.set_interests(attendee, att.interests)
+        self._dirty = True
         return []
 
     def ready(self, attendee: str) -> list[Event]:
@@ -190,7 +204,7 @@ class Matcher:
             return []
         now = self._clock()
         att.waiting_since = now
-        self._pool.add(attendee, att.ticket_type, now)
+        self._pool.add(attendee, att.ticket_type, now, att.interests)
         events: list[Event] = [self._set_state(att, AttendeeState.ready)]
         rank = self._pool.count(att.ticket_type) - 1  # the newest in the queue of their ticket type
         entry, _ = self._compute_status(att, now, rank, self._index())
@@ -349,7 +363,13 @@ class Matcher:
         if self._dirty or now >= self._recheck_at:
             if not self.session_ended(now):
                 cooldown = None if self._rules.allow_rematch else self._rules.rematch_cooldown_seconds
-                pairs = self._pool.pair_round(now, self._blocked_with, self._last_met, cooldown)
+                pairs = self._pool.pair_round(
+                    now,
+                    self._blocked_with,
+                    self._last_met,
+                    cooldown,
+                    weighting=self._rules.interest_weighting,
+                )
                 events.extend(self._start_meetings(pairs, now))
             events.extend(self._refresh_statuses(now))
             self._dirty = False
@@ -441,6 +461,7 @@ class Matcher:
                 can_offer_extend=meeting.can_offer_extension(attendee, now),
                 partner_connected=grace is None,
                 partner_grace_until=grace,
+                shared_interests=att.interests & self._attendees[partner].interests,
             )
         waiting: WaitingStatus | None = None
         if att.state is AttendeeState.ready:
@@ -649,7 +670,8 @@ class Matcher:
                     history.append(meeting)
             self._running[meeting.id] = meeting
             heapq.heappush(self._due, (meeting.ends_at, next(self._seq), meeting.id))
-            append(Matched(meeting.id, a, b, now, meeting.ends_at, waited_a, waited_b))
+            shared = att_a.interests & att_b.interests if att_a.interests else NO_INTERESTS
+            append(Matched(meeting.id, a, b, now, meeting.ends_at, waited_a, waited_b, shared))
             append(att_a.changed[in_meeting])
             append(att_b.changed[in_meeting])
         self._meetings_started += len(pairs)

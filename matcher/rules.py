@@ -23,6 +23,8 @@ class SessionRules:
     extend_window_seconds: float = 30.0  # an extension may be offered when <= this remains
     grace_seconds: float = 10.0  # a disconnected partner may come back within this
     ends_at: float | None = None  # session end (clock time); no new matches after it
+    # Prefer partners who share interests (still at random, never pairing fewer); False: purely random.
+    interest_weighting: bool = True
 
     def __post_init__(self) -> None:
         if not _finite(self.meeting_seconds) or self.meeting_seconds <= 0:
@@ -35,6 +37,8 @@ class SessionRules:
             raise InvalidRules(f"max_extensions must be an int, got {self.max_extensions!r}")
         if self.max_extensions < 0:
             raise InvalidRules(f"max_extensions must be >= 0, got {self.max_extensions}")
+        if not isinstance(self.interest_weighting, bool):
+            raise InvalidRules(f"interest_weighting must be a bool, got {self.interest_weighting!r}")
         if self.ends_at is not None and not _finite(self.ends_at):
             raise InvalidRules(f"ends_at must be a finite clock time or None, got {self.ends_at!r}")
         if self.allowed_pairs is not None:

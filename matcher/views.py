@@ -22,6 +22,7 @@ class MeetingView:
     can_offer_extend: bool
     partner_connected: bool
     partner_grace_until: float | None  # when a disconnected partner's grace period runs out
+    shared_interests: frozenset[str] = frozenset()  # the interests both have now
 
 
 @dataclass(frozen=True, slots=True)

@@ -81,6 +81,11 @@ async def _session(request: web.Request, admin: Admin) -> SessionRecord:
     return record
 
 
+# For the routes of other modules (interests, exports) that act on an event or a session.
+require_event = _event
+require_session = _session
+
+
 async def _ticket(request: web.Request, admin: Admin) -> TicketRecord:
     ticket_id = path_id(request, "ticket_id")
     record = await _store(request).get_ticket(ticket_id)
@@ -196,7 +201,10 @@ async def list_tickets(request: web.Request) -> web.Response:
     tickets = await store.list_tickets(event.id)
     sessions = await store.list_sessions(event.id)
     base = base_url(request)
-    return respond(s.TicketList(tickets=[ticket_out(t, sessions, base) for t in tickets]))
+    interests = await store.interests.interests_of(t.id for t in tickets)
+    return respond(
+        s.TicketList(tickets=[ticket_out(t, sessions, base, interests.get(t.id, ())) for t in tickets])
+    )
 
 
 async def create_tickets(request: web.Request) -> web.Response:
@@ -214,20 +222,27 @@ async def create_tickets(request: web.Request) -> web.Response:
                 headline=t.headline or None,
                 company=t.company or None,
                 is_admin=t.is_admin,
+                interests=tuple(t.interests),
             )
             for t in body.tickets
         ],
     )
     sessions = await store.list_sessions(event.id)
     base = base_url(request)
-    return respond(s.TicketList(tickets=[ticket_out(t, sessions, base) for t in created]), status=201)
+    interests = await store.interests.interests_of(t.id for t in created)
+    return respond(
+        s.TicketList(tickets=[ticket_out(t, sessions, base, interests.get(t.id, ())) for t in created]),
+        status=201,
+    )
 
 
 async def get_ticket(request: web.Request) -> web.Response:
     admin = await require_admin(request)
     ticket = await _ticket(request, admin)
-    sessions = await _store(request).list_sessions(ticket.event_id)
-    return respond(ticket_out(ticket, sessions, base_url(request)))
+    store = _store(request)
+    sessions = await store.list_sessions(ticket.event_id)
+    interests = await store.interests.ticket_interests(ticket.id)
+    return respond(ticket_out(ticket, sessions, base_url(request), interests))
 
 
 async def patch_ticket(request: web.Request) -> web.Response:
@@ -249,7 +264,8 @@ async def patch_ticket(request: web.Request) -> web.Response:
     if rooms is not None:
         await rooms.ticket_changed(ticket, updated)  # a running room applies it at once
     sessions = await store.list_sessions(ticket.event_id)
-    return respond(ticket_out(updated, sessions, base_url(request)))
+    interests = await store.interests.ticket_interests(ticket.id)
+    return respond(ticket_out(updated, sessions, base_url(request), interests))
 
 
 async def delete_ticket(request: web.Request) -> web.Response:
@@ -296,6 +312,7 @@ async def create_session(request: web.Request) -> web.Response:
         rematch_cooldown_seconds=body.rematch_cooldown_seconds,
         max_extensions=body.max_extensions,
         allowed_pairs=_pairs(body.allowed_pairs),
+        interest_weighting=body.interest_weighting,
     )
     record = await _store(request).create_session(event.id, data)
     return respond(session_out(record, _now(request)), status=201)
@@ -314,7 +331,7 @@ async def patch_session(request: web.Request) -> web.Response:
     if event is None:
         raise NotFound(f"event {current.event_id} not found")
     fields = body.model_fields_set
-    for name in ("title", "starts_at", "ends_at", "meeting_seconds", "allow_rematch"):
+    for name in ("title", "starts_at", "ends_at", "meeting_seconds", "allow_rematch", "interest_weighting"):
         if name in fields and getattr(body, name) is None:
             raise Unprocessable(f"{name} cannot be null")
     data = SessionInput(
@@ -332,6 +349,9 @@ async def patch_session(request: web.Request) -> web.Response:
         # An explicit null lifts the matrix (everyone may meet everyone); absent keeps it.
         allowed_pairs=(
             _pairs(body.allowed_pairs) if "allowed_pairs" in fields else _pairs(current.allowed_pairs)
+        ),
+        interest_weighting=(
+            body.interest_weighting if body.interest_weighting is not None else current.interest_weighting
         ),
     )
     record = await _store(request).update_session(current.id, data)

@@ -14,7 +14,7 @@ from web.json_io import no_content, path_id, respond
 from web.keys import CLOCK_KEY, CONFIG_KEY, MEDIA_FILES_KEY, ROOMS_KEY, STORE_KEY
 from web.route import Route
 from web.store import ConnectionView, SessionRecord, Store, TicketRecord, UploadQuota
-from web.views import asset_out, connection_out, match_out, me_out, media_out
+from web.views import asset_out, connection_out, match_out, me_out, media_out, note_out
 
 TAG = "attendee"
 _TICKET_QUERY = {"t": "Ticket secret from the join link (or send the X-Ticket header)"}
@@ -37,6 +37,7 @@ async def get_session(request: web.Request) -> web.Response:
         raise NotFound(f"session {record.id} not found")
     now = request.app[CLOCK_KEY]()
     config = request.app[CONFIG_KEY]
+    interests = request.app[STORE_KEY].interests
     return respond(
         s.AttendeeSessionOut(
             id=record.id,
@@ -52,14 +53,36 @@ async def get_session(request: web.Request) -> web.Response:
             pre_session_media=media_out(record.pre_session_media) if record.pre_session_media else None,
             me=me_out(ticket),
             ice_servers=[s.IceServerOut.model_validate(x.to_json()) for x in config.ice_servers],
+            interests=await interests.ticket_interests(ticket.id),
+            offered_interests=await interests.event_tags(event.id),
         )
     )
 
 
 async def get_matches(request: web.Request) -> web.Response:
     ticket, record = await _my_session(request)
-    matches = await request.app[STORE_KEY].matches_for_ticket(ticket.id, record.id)
-    return respond(s.MatchList(matches=[match_out(m) for m in matches]))
+    store = request.app[STORE_KEY]
+    matches = await store.matches_for_ticket(ticket.id, record.id)
+    interests = await store.interests.interests_of([ticket.id, *(m.partner_ticket_id for m in matches)])
+    mine = interests.get(ticket.id, [])
+    notes = await store.notes.notes_of(ticket.id)
+
+    def shared(partner: int) -> list[str]:
+        theirs = interests.get(partner, [])
+        return [tag for tag in mine if tag in theirs]
+
+    return respond(
+        s.MatchList(
+            matches=[
+                match_out(
+                    m,
+                    shared(m.partner_ticket_id),
+                    note_out(notes[m.meeting_id]) if m.meeting_id in notes else None,
+                )
+                for m in matches
+            ]
+        )
+    )
 
 
 async def get_connections(request: web.Request) -> web.Response:

@@ -17,6 +17,8 @@ _CONTROL = r"\x00-\x1f\x7f-\x9f"
 # What str.strip() removes besides the control characters (Unicode white space).
 _SPACE = r" \xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 PRINTABLE = f"^[^{_CONTROL}]*$"
+# A note may break lines and hold tabs; no other control character.
+NOTE_PRINTABLE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
 # Printable, with at least one character that is not white space (names are stripped after checking).
 NOT_BLANK = f"^[^{_CONTROL}]*[^{_CONTROL}{_SPACE}][^{_CONTROL}]*$"
 # A light check: the address is the organiser's data, not something we deliver mail to.
@@ -86,6 +88,12 @@ TimeZoneName = Annotated[
     Field(description="An IANA time zone, e.g. Europe/Berlin", json_schema_extra={"enum": TIME_ZONES}),
 ]
 Flag = StrictBool
+# An event's interest tag (the store bounds its length: `web.store.interests.MAX_TAG_LENGTH`).
+Tag = Annotated[
+    str, StringConstraints(min_length=1, max_length=40, pattern=NOT_BLANK), AfterValidator(_stripped)
+]
+# A private note on a meeting (at most `web.store.notes.MAX_NOTE_LENGTH`); None or blank: no note.
+NoteText = Annotated[str, StringConstraints(max_length=1000, pattern=NOTE_PRINTABLE)] | None
 
 
 # After the bounds: Annotated[int, Field(ge=..., le=...), JSON_INTEGER] is a JSON number without a

@@ -95,6 +95,8 @@ def build_openapi(routes: Sequence[Route], title: str, version: str) -> dict[str
         ok: dict[str, Any] = {"description": HTTPStatus(r.status).phrase}
         if r.response is not None:
             ok["content"] = {"application/json": {"schema": refs[(r.response, "serialization")]}}
+        elif r.produces is not None:
+            ok["content"] = {r.produces: {"schema": {"type": "string"}}}
         op["responses"][str(r.status)] = ok
         errors = set(r.errors)
         if r.auth is not None:

@@ -32,6 +32,7 @@ class Route:
     # Rules a JSON schema cannot state (across fields, against stored data): refused with 422, and listed
     # in the document's 422 response of the route (also as `x-rules`).
     rules: tuple[str, ...] = ()
+    produces: str | None = None  # a download's media type (text/csv, ...) instead of a JSON `response`
 
     @property
     def name(self) -> str:

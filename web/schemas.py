@@ -17,10 +17,14 @@ from web.fields import (
     EventTime,
     Flag,
     Name,
+    NoteText,
     OptionalText,
     ShortName,
+    Tag,
     TimeZoneName,
 )
+from web.store.interests import MAX_EVENT_TAGS, MAX_TICKET_INTERESTS
+from web.store.notes import RATING_MAX, RATING_MIN
 from web.store.store import (
     COOLDOWN_SECONDS_MAX,
     MAX_EVENT_DAYS,
@@ -34,6 +38,10 @@ Cooldown = Annotated[int, Field(ge=0, le=COOLDOWN_SECONDS_MAX), JSON_INTEGER]
 Extensions = Annotated[int, Field(ge=0, le=MAX_EXTENSIONS_MAX), JSON_INTEGER]
 Days = Annotated[list[Day], Field(min_length=1, max_length=MAX_EVENT_DAYS)]
 Pair = tuple[ShortName, ShortName]
+TicketInterests = Annotated[
+    list[Tag],
+    Field(max_length=MAX_TICKET_INTERESTS, description="At most 5 of the event's interest tags"),
+]
 SessionStatus = Literal["upcoming", "live", "ended"]
 ConnectionStateName = Literal["requested", "accepted"]
 
@@ -118,6 +126,9 @@ class TicketIn(Input):
     headline: OptionalText = None
     company: OptionalText = None
     is_admin: Flag = Field(False, description="An organiser's ticket (admins need a ticket to enter too)")
+    interests: TicketInterests = Field(
+        default_factory=list, description="Pre-filled interests: at most 5 of the event's tags"
+    )
 
 
 class TicketsIn(Input):
@@ -166,6 +177,7 @@ class TicketOut(Output):
     secret: str
     join_links: list[JoinLink]
     created_at: datetime
+    interests: list[str] = Field(default_factory=list)
 
 
 class TicketList(Output):
@@ -225,6 +237,9 @@ class SessionIn(Input):
         min_length=1,
         description='Ticket-type matrix: [["Sponsor", "Attendee"], ["Attendee", "Attendee"]]; null: everyone',
     )
+    interest_weighting: bool = Field(
+        True, description="Prefer partners who share interests (still at random); false: purely random"
+    )
 
 
 class SessionPatch(Input):
@@ -238,6 +253,7 @@ class SessionPatch(Input):
     rematch_cooldown_seconds: Cooldown | None = None
     max_extensions: Extensions | None = None
     allowed_pairs: list[Pair] | None = Field(None, min_length=1)
+    interest_weighting: bool | None = None
 
 
 class SessionOut(Output):
@@ -254,6 +270,7 @@ class SessionOut(Output):
     allowed_pairs: list[tuple[str, str]] | None
     pre_session_media: MediaOut | None
     created_at: datetime
+    interest_weighting: bool
 
 
 class SessionList(Output):
@@ -292,6 +309,52 @@ class LiveOut(Output):
     status: SessionStatus
     running: bool = Field(description="Whether a room runs for this session in this server")
     live: dict[str, Any] | None = Field(description="The room's live counts while it runs")
+
+
+# ---- interests, notes and ratings --------------------------------------------------------------------------
+
+
+class InterestTagsIn(Input):
+    tags: list[Tag] = Field(max_length=MAX_EVENT_TAGS, description="At most 50 tags, in the order shown")
+
+
+class InterestTagsOut(Output):
+    tags: list[str]
+
+
+class MyInterestsIn(Input):
+    interests: TicketInterests
+
+
+class MyInterestsOut(Output):
+    interests: list[str]
+    offered: list[str] = Field(description="The event's interest tags")
+    max_interests: int = MAX_TICKET_INTERESTS
+
+
+class NoteIn(Input):
+    note: NoteText = Field(None, description="Private: only I ever see it (at most 1,000 characters)")
+    rating: int | None = Field(None, ge=RATING_MIN, le=RATING_MAX, strict=True)
+    would_meet_again: bool | None = Field(None, strict=True)
+
+
+class NoteOut(Output):
+    meeting_id: int
+    note: str | None
+    rating: int | None
+    would_meet_again: bool | None
+    updated_at: datetime
+
+
+class RatingSummaryOut(Output):
+    """Aggregates only: organisers never see a note nor who rated whom."""
+
+    session_id: int
+    ratings: int = Field(description="Ratings given (each side of a meeting rates on its own)")
+    average_rating: float | None
+    answers: int = Field(description='"Would meet again" answered')
+    would_meet_again: int
+    would_meet_again_share: float | None
 
 
 # ---- attendee view -----------------------------------------------------------------------------------------
@@ -335,6 +398,9 @@ class AttendeeSessionOut(Output):
     pre_session_media: MediaOut | None
     me: MeOut
     ice_servers: list[IceServerOut]
+    interests: list[str] = Field(description="My interests")
+    offered_interests: list[str] = Field(description="The event's interest tags to pick from")
+    max_interests: int = MAX_TICKET_INTERESTS
 
 
 class MatchOut(Output):
@@ -351,6 +417,8 @@ class MatchOut(Output):
     )
     connection: ConnectionStateName | None
     connection_requested_by_me: bool
+    shared_interests: list[str] = Field(default_factory=list, description="Interests we both have now")
+    note: NoteOut | None = Field(None, description="My private note and rating (never shown to the partner)")
 
 
 class MatchList(Output):

@@ -12,6 +12,8 @@ from web.store import (
     ConnectionView,
     EventRecord,
     MatchView,
+    NoteRecord,
+    RatingSummary,
     SessionRecord,
     SessionSummary,
     TicketRecord,
@@ -58,6 +60,7 @@ def session_out(r: SessionRecord, now: datetime) -> s.SessionOut:
         allowed_pairs=r.allowed_pairs,
         pre_session_media=media_out(r.pre_session_media) if r.pre_session_media else None,
         created_at=r.created_at,
+        interest_weighting=r.interest_weighting,
     )
 
 
@@ -65,7 +68,9 @@ def join_url(base_url: str, session_id: int, secret: str) -> str:
     return f"{base_url}/s/{session_id}?t={secret}"
 
 
-def ticket_out(t: TicketRecord, sessions: Sequence[SessionRecord], base_url: str) -> s.TicketOut:
+def ticket_out(
+    t: TicketRecord, sessions: Sequence[SessionRecord], base_url: str, interests: Sequence[str] = ()
+) -> s.TicketOut:
     return s.TicketOut(
         id=t.id,
         event_id=t.event_id,
@@ -82,6 +87,7 @@ def ticket_out(t: TicketRecord, sessions: Sequence[SessionRecord], base_url: str
             for x in sessions
         ],
         created_at=t.created_at,
+        interests=list(interests),
     )
 
 
@@ -115,7 +121,9 @@ def me_out(t: TicketRecord) -> s.MeOut:
     )
 
 
-def match_out(m: MatchView) -> s.MatchOut:
+def match_out(
+    m: MatchView, shared_interests: Sequence[str] = (), note: s.NoteOut | None = None
+) -> s.MatchOut:
     return s.MatchOut(
         meeting_id=m.meeting_id,
         session_id=m.session_id,
@@ -133,6 +141,8 @@ def match_out(m: MatchView) -> s.MatchOut:
         end_reason=m.end_reason,
         connection=m.connection,
         connection_requested_by_me=m.connection_requested_by_me,
+        shared_interests=list(shared_interests),
+        note=note,
     )
 
 
@@ -150,4 +160,25 @@ def connection_out(c: ConnectionView) -> s.ConnectionOut:
         requested_by_me=c.requested_by_me,
         requested_at=c.requested_at,
         accepted_at=c.accepted_at,
+    )
+
+
+def note_out(n: NoteRecord) -> s.NoteOut:
+    return s.NoteOut(
+        meeting_id=n.meeting_id,
+        note=n.note,
+        rating=n.rating,
+        would_meet_again=n.would_meet_again,
+        updated_at=n.updated_at,
+    )
+
+
+def rating_out(x: RatingSummary) -> s.RatingSummaryOut:
+    return s.RatingSummaryOut(
+        session_id=x.session_id,
+        ratings=x.ratings,
+        average_rating=x.average_rating,
+        answers=x.answers,
+        would_meet_again=x.would_meet_again,
+        would_meet_again_share=x.would_meet_again_share,
     )

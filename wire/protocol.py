@@ -168,6 +168,7 @@ class MeetingInfo(_Model):
     connection: ConnectionInfo | None = None
     partner_connected: bool = True
     partner_grace_until: float | None = None  # set while the partner is disconnected
+    shared_interests: list[str] = []  # the interest tags both have (for the partner card)
 
 
 class WaitingInfo(_Model):

@@ -36,9 +36,11 @@ from matcher import (
     SessionRules,
     WaitingStatus,
 )
+from tests.matcher.matching import maximum_matching_size
 
 PEOPLE = [f"p{i}" for i in range(7)]
 TYPES = ["A", "B", "C"]
+TAGS = ["ai", "bio", "climate", "design"]
 START = 1000.0
 HORIZON = 60.0  # the matcher's ending_soon_seconds in these tests
 
@@ -66,6 +68,7 @@ def session_rules(draw: st.DrawFn) -> SessionRules:
         extend_window_seconds=draw(st.sampled_from([5.0, 30.0])),
         grace_seconds=draw(st.sampled_from([0.0, 3.0, 10.0])),
         ends_at=draw(st.sampled_from([None, None, None, START + 50.0, START + 200.0])),
+        interest_weighting=draw(st.booleans()),
     )
 
 
@@ -77,12 +80,15 @@ COMMANDS = (
     + ["extend_offer", "extend_accept", "extend_agreed"] * 2
     + ["connect_partner", "ready_all", "ready_all"]
     + ["unready", "leave", "extend_decline", "disconnect", "reconnect", "join"]
-    + ["connect_request", "connect_accept", "block", "report"]
+    + ["connect_request", "connect_accept", "block", "report", "set_interests"]
 )
 # Two people: mostly time passing, meetings ending and both ready again (a block would end it all).
 FEW_COMMANDS = ["advance"] * 6 + ["ready_all"] * 3 + ["leave", "unready", "disconnect"] + ["reconnect"] * 2
 # Clock steps; 19.5 and 59.5 land just short of a meeting's deadline.
 STEPS = [0.0, 0.5, 1.0, 3.0, 5.0, 5.0, 10.0, 15.0, 19.5, 25.0, 31.0, 59.5, 100.0, 301.0]
+
+
+tags = st.frozensets(st.sampled_from(TAGS), max_size=3)
 
 
 @st.composite
@@ -94,7 +100,9 @@ def command(draw: st.DrawFn, people: list[str] = PEOPLE, names: list[str] = COMM
     if name == "ready_all":
         return (name,)
     if name == "join":
-        return (name, draw(person), draw(st.sampled_from(TYPES)))
+        return (name, draw(person), draw(st.sampled_from(TYPES)), draw(tags))
+    if name == "set_interests":
+        return (name, draw(person), draw(tags))
     if name in ("connect_request", "connect_accept", "block"):
         return (name, draw(person), draw(person))
     if name == "report":
@@ -111,7 +119,7 @@ def session(
     for x in people:
         # Most join, not all: commands for strangers must be refused cleanly.
         if everyone or draw(st.integers(0, 5)):
-            setup.append(("join", x, draw(st.sampled_from(TYPES))))
+            setup.append(("join", x, draw(st.sampled_from(TYPES)), draw(tags)))
             if draw(st.booleans()):
                 setup.append(("ready", x))
     steps = draw(st.lists(command(people, names), min_size=10, max_size=60))
@@ -141,6 +149,7 @@ class Model:
 
     rules: SessionRules
     types: dict[str, str] = field(default_factory=dict)
+    interests: dict[str, frozenset[str]] = field(default_factory=dict)
     state: dict[str, AttendeeState] = field(default_factory=dict)
     ready_since: dict[str, tuple[float, int]] = field(default_factory=dict)
     running: dict[str, Running] = field(default_factory=dict)
@@ -178,6 +187,7 @@ def check_event(model: Model, event: Event, now: float, command: str) -> None:
         assert model.eligible(event.a, event.b, now), "pair breaks the matrix, a cooldown or a block"
         assert event.started_at == now and event.ends_at == now + rules.meeting_seconds
         assert model.ready_since[event.a] <= model.ready_since[event.b], "the longer waiter is `a`"
+        assert event.shared_interests == model.interests[event.a] & model.interests[event.b]
         model.running[event.meeting_id] = Running(event.a, event.b, now, event.ends_at)
         model.meeting_of[event.a] = model.meeting_of[event.b] = event.meeting_id
     elif isinstance(event, MeetingDeadlineChanged):
@@ -269,19 +279,25 @@ def check_status(model: Model, status: WaitingStatus, now: float) -> None:
     model.status_key[x] = (key, expected)
 
 
-def check_after_tick(model: Model, now: float, since_before: dict[str, tuple[float, int]]) -> None:
+def check_after_tick(
+    model: Model, now: float, since_before: dict[str, tuple[float, int]], paired: int
+) -> None:
     for meeting in model.running.values():
         assert meeting.deadline > now, "a meeting outlived its deadline"
         assert all(grace > now for grace in meeting.dropped.values()), "a grace period outlived itself"
     if model.session_over(now):
+        assert paired == 0
         return
+    # As many pairs as the rules allow among those who were ready, whatever the weighting chose: nobody
+    # is left waiting who could have been paired by pairing the others differently.
+    ready_before = list(since_before)
+    assert paired == maximum_matching_size(ready_before, lambda x, y: model.eligible(x, y, now))
     ready = model.ready()
     # A ready attendee with an eligible ready partner is matched on this tick: nobody eligible is left.
     for i, x in enumerate(ready):
         for y in ready[i + 1 :]:
             assert not model.eligible(x, y, now), f"{x} and {y} could meet but were left waiting"
     # Nobody starves: the longest-waiting attendee who had an eligible partner was served.
-    ready_before = list(since_before)
     candidates = [x for x in ready_before if any(model.eligible(x, y, now) for y in ready_before)]
     if candidates:
         first = min(candidates, key=since_before.__getitem__)
@@ -312,7 +328,10 @@ def apply(matcher: Matcher, model: Model, clock: FakeClock, known: set[str], ste
         return
     if name == "join":
         model.types[args[0]] = args[1]
+        model.interests[args[0]] = args[2]
         known.add(args[0])
+    if name == "set_interests":
+        model.interests[args[0]] = args[1]
     if name == "close_session":
         model.closed = True
     for event in events:
@@ -320,13 +339,17 @@ def apply(matcher: Matcher, model: Model, clock: FakeClock, known: set[str], ste
     if name == "ready" and any(isinstance(e, AttendeeStateChanged) for e in events):
         assert any(isinstance(e, WaitingStatus) for e in events), "ready without a waiting status"
     if name == "tick":
-        check_after_tick(model, clock.now, since_before)
+        paired = sum(isinstance(event, Matched) for event in events)
+        check_after_tick(model, clock.now, since_before, paired)
     # The matcher's own view agrees with what its events said.
     for x in known:
         view = matcher.view(x)
         assert view.state is model.state[x]
         assert (view.meeting.meeting_id if view.meeting else None) == model.meeting_of.get(x)
         assert (view.waiting is not None) == (view.state is AttendeeState.ready)
+        if view.meeting is not None:
+            shared = model.interests[x] & model.interests[view.meeting.partner]
+            assert view.meeting.shared_interests == shared
 
 
 def run(rules: SessionRules, seed: int, seeded: Any, commands: list[tuple[Any, ...]]) -> None:

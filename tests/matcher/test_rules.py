@@ -87,3 +87,10 @@ def test_rules_are_immutable() -> None:
     rules = SessionRules(meeting_seconds=60)
     with pytest.raises(AttributeError):
         rules.meeting_seconds = 30  # type: ignore[misc]
+
+
+def test_interest_weighting_is_on_unless_switched_off() -> None:
+    assert SessionRules(meeting_seconds=60).interest_weighting is True
+    assert SessionRules(meeting_seconds=60, interest_weighting=False).interest_weighting is False
+    with pytest.raises(InvalidRules):
+        SessionRules(meeting_seconds=60, interest_weighting="yes")  # type: ignore[arg-type]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -132,3 +133,68 @@ async def test_alembic_command_line_uses_the_same_scripts(tmp_path: Path) -> Non
             assert await conn.run_sync(_diff) == []
     finally:
         await store.close()
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+async def test_interests_and_notes_go_up_and_down_without_touching_older_data(
+    database: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    if database == "postgresql":
+        url = await request.getfixturevalue("postgres_server").database()
+    else:
+        url = default_database_url(tmp_path)
+    store = Store(url)
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    try:
+        async with store.engine.begin() as conn:
+            await conn.run_sync(lambda c: _run(cfg, c, "upgrade", "0001"))
+            await conn.execute(EVENT_ROW)
+            await conn.execute(SESSION_ROW)
+            for row in MEETING_ROWS:
+                await conn.execute(row.bindparams(at=datetime(2030, 1, 1, tzinfo=UTC)))
+        await store.migrate()
+        async with store.engine.connect() as conn:
+            # A session from before the switch weighs interests; its meeting is still there.
+            row = (await conn.execute(text("SELECT title, interest_weighting FROM sessions"))).one()
+            assert tuple(row) == ("S", True)
+            assert (await conn.execute(text("SELECT count(*) FROM meetings"))).scalar_one() == 1
+        async with store.engine.begin() as conn:
+            await conn.run_sync(lambda c: _run(cfg, c, "downgrade", "0001"))
+        async with store.engine.connect() as conn:
+            tables = set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
+            assert not {"event_interests", "ticket_interests", "meeting_notes"} & tables
+            assert (await conn.execute(text("SELECT title FROM sessions"))).scalar_one() == "S"
+            assert (await conn.execute(text("SELECT count(*) FROM meetings"))).scalar_one() == 1
+        await store.migrate()
+        async with store.engine.connect() as conn:
+            assert await conn.run_sync(_diff) == []
+    finally:
+        await store.close()
+
+
+EVENT_ROW = text(
+    "INSERT INTO events (id, name, timezone, created_at) VALUES (1, 'E', 'UTC', :at)"
+).bindparams(at=datetime(2030, 1, 1, tzinfo=UTC))
+SESSION_ROW = text(
+    "INSERT INTO sessions (id, event_id, title, starts_at, ends_at, meeting_seconds, allow_rematch,"
+    " rematch_cooldown_seconds, max_extensions, restrict_pairs, created_at)"
+    " VALUES (1, 1, 'S', :at, :later, 60, false, 300, 1, false, :at)"
+).bindparams(at=datetime(2030, 1, 1, tzinfo=UTC), later=datetime(2030, 1, 1, 1, tzinfo=UTC))
+MEETING_ROWS = [
+    text("INSERT INTO ticket_types (id, event_id, name, created_at) VALUES (1, 1, 'T', :at)"),
+    text(
+        "INSERT INTO tickets (id, event_id, ticket_type_id, name, email, secret, is_admin, created_at)"
+        " VALUES (1, 1, 1, 'A', 'a@example.org', 's1', false, :at),"
+        " (2, 1, 1, 'B', 'b@example.org', 's2', false, :at)"
+    ),
+    text(
+        "INSERT INTO meetings (id, session_id, a_ticket_id, b_ticket_id, started_at, extensions,"
+        " a_waited_seconds, b_waited_seconds) VALUES (1, 1, 1, 2, :at, 0, 0, 0)"
+    ),
+]
+
+
+def _run(cfg: AlembicConfig, connection: Connection, action: str, revision: str) -> None:
+    cfg.attributes["connection"] = connection
+    getattr(command, action)(cfg, revision)

@@ -46,6 +46,12 @@ async def test_openapi_document(api: Api) -> None:
         ("/api/me/connections/{ticket_id}", "post"),
         ("/api/sessions/{session_id}/backgrounds", "get"),
         ("/api/me/backgrounds", "post"),
+        ("/api/admin/events/{event_id}/interests", "put"),
+        ("/api/admin/sessions/{session_id}/ratings", "get"),
+        ("/api/admin/sessions/{session_id}/meetings.csv", "get"),
+        ("/api/me/interests", "put"),
+        ("/api/me/meetings/{meeting_id}/note", "put"),
+        ("/api/me/connections.vcf", "get"),
     }
     documented = {(p, m) for p, ops in paths.items() for m in ops}
     assert expected <= documented
@@ -74,6 +80,12 @@ async def test_openapi_document(api: Api) -> None:
     upload = paths["/api/admin/sessions/{session_id}/pre-session-media"]["put"]
     assert {"image/png", "video/webm", "multipart/form-data"} <= set(upload["requestBody"]["content"])
     assert {"413", "415"} <= set(upload["responses"])
+    export = paths["/api/admin/sessions/{session_id}/meetings.csv"]["get"]
+    assert list(export["responses"]["200"]["content"]) == ["text/csv"]
+    note_body = paths["/api/me/meetings/{meeting_id}/note"]["put"]["requestBody"]["content"]
+    note_in = schemas[note_body["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]]
+    rating = next(x for x in note_in["properties"]["rating"]["anyOf"] if x.get("type") == "integer")
+    assert (rating["minimum"], rating["maximum"]) == (1, 5)
     error = schemas["ErrorOut"]
     assert error["required"] == ["error"]
     attendee = paths["/api/sessions/{session_id}"]["get"]

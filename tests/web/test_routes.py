@@ -35,6 +35,7 @@ def _ids(demo: Demo) -> dict[str, str]:
         "ticket_id": str(demo.tid("Cy")),
         "type_id": str(demo.types["Speaker"]),
         "asset_id": "1",
+        "meeting_id": "1",
     }
 
 

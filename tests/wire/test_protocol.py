@@ -102,3 +102,13 @@ def test_ice_candidate_accepts_browser_extras() -> None:
     )
     message = p.parse_client(raw)
     assert isinstance(message, p.Ice) and message.candidate is not None and message.candidate.sdpMid == "0"
+
+
+def test_shared_interests_grow_the_meeting_info_compatibly() -> None:
+    card = p.PartnerCard(ticket_id=17, name="Alan", ticket_type="Speaker")
+    extend = p.ExtendInfo(extensions_left=1, window_opens_at=1.0)
+    older = {"meeting_id": "m-1", "partner": card.model_dump(), "started_at": 0.0, "ends_at": 5.0,
+             "extend": extend.model_dump()}  # fmt: skip
+    assert p.MeetingInfo.model_validate(older).shared_interests == []  # a message without the field
+    info = p.MeetingInfo(**{**older, "shared_interests": ["AI"]})
+    assert p.MeetingInfo.model_validate_json(info.model_dump_json()).shared_interests == ["AI"]

@@ -94,6 +94,13 @@ class RoomRegistry:
         if room is not None:
             await room.update_session(session)
 
+    async def interests_changed(self, event_id: int, ticket_ids: list[int] | None = None) -> None:
+        """See `web.keys.LiveRooms.interests_changed`: the event's running rooms reload them."""
+        attendees = None if ticket_ids is None else [str(t) for t in ticket_ids]
+        for room in list(self._rooms.values()):
+            if room.session.event_id == event_id:
+                await room.reload_interests(attendees)
+
     async def connect(self, event_id: int, by_ticket_id: int, other_ticket_id: int) -> bool:
         """Ask to connect (asking back accepts) through a live room of the event that `by_ticket_id`
         joined, so that room's matcher stays the source of truth and both attendees hear of it at once.

@@ -75,6 +75,7 @@ def rules_for(session: SessionRecord, settings: RoomSettings) -> SessionRules:
         extend_window_seconds=settings.extend_window_seconds,
         grace_seconds=settings.grace_seconds,
         ends_at=session.ends_at.timestamp(),
+        interest_weighting=session.interest_weighting,
     )
 
 
@@ -450,6 +451,15 @@ class SessionRoom:
         if isinstance(msg, p.Ready):
             self._pair_soon.set()
         return self._apply(events)
+
+    async def reload_interests(self, attendees: list[str] | None = None) -> None:
+        """Interests changed in the store (these attendees', or anyone's): the matcher weighs the new
+        ones from its next pairing."""
+        wanted = [a for a in (self.attendees if attendees is None else attendees) if a in self.attendees]
+        stored = await self.store.interests.interests_of(int(a) for a in wanted)
+        async with self._lock:
+            for attendee in wanted:
+                self.matcher.set_interests(attendee, stored.get(int(attendee), []))
 
     async def request_connection(self, attendee: str, other: str) -> bool:
         """A connection request made away from the socket (the HTTP API), handled as the socket's

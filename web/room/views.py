@@ -57,6 +57,7 @@ def meeting_info(view: AttendeeView, card_of: CardOf) -> p.MeetingInfo | None:
         ),
         partner_connected=meeting.partner_connected,
         partner_grace_until=meeting.partner_grace_until,
+        shared_interests=sorted(meeting.shared_interests),
     )
 
 

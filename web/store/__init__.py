@@ -2,6 +2,7 @@
 
 from web.store.errors import Conflict, InvalidData, NotAllowed, NotFound, StoreError
 from web.store.inputs import AssetInput, EventInput, SessionInput, TicketInput, UploadQuota
+from web.store.notes import NoteRecord, RatingSummary
 from web.store.records import (
     AssetRecord,
     ConnectionRecord,
@@ -30,6 +31,8 @@ __all__ = [
     "MeetingRecord",
     "NotAllowed",
     "NotFound",
+    "NoteRecord",
+    "RatingSummary",
     "SessionInput",
     "SessionRecord",
     "SessionSummary",

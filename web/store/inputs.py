@@ -21,6 +21,7 @@ class TicketInput:
     headline: str | None = None
     company: str | None = None
     is_admin: bool = False
+    interests: tuple[str, ...] = ()  # pre-filled from the event's interest tags (at most 5)
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class SessionInput:
     rematch_cooldown_seconds: int = 300
     max_extensions: int = 1
     allowed_pairs: tuple[tuple[str, str], ...] | None = None  # ticket-type names; None = everyone
+    interest_weighting: bool = True  # prefer partners who share interests; False: purely random
 
 
 @dataclass(frozen=True)

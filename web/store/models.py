@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -123,6 +124,8 @@ class Session(Base):
     max_extensions: Mapped[int] = mapped_column(Integer, default=1)
     # False: everyone may meet everyone; True: only the pairs in session_pairs.
     restrict_pairs: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Prefer partners who share interests (still at random); False: purely random.
+    interest_weighting: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     pre_session_asset_id: Mapped[int | None] = mapped_column(
         ForeignKey("assets.id", ondelete="SET NULL"), index=True
     )
@@ -201,6 +204,48 @@ class Report(Base):
     reported_ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
     reason: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class EventInterest(Base):
+    """One of the interest tags the organiser offers for an event, in the organiser's order."""
+
+    __tablename__ = "event_interests"
+    __table_args__ = (UniqueConstraint("event_id", "tag"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    tag: Mapped[str] = mapped_column(String(40))
+    position: Mapped[int] = mapped_column(Integer)
+
+
+class TicketInterest(Base):
+    """An interest the ticket holder picked (or the organiser pre-filled); goes with the event's tag."""
+
+    __tablename__ = "ticket_interests"
+    __table_args__ = (UniqueConstraint("ticket_id", "interest_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    interest_id: Mapped[int] = mapped_column(ForeignKey("event_interests.id", ondelete="CASCADE"), index=True)
+
+
+class MeetingNote(Base):
+    """One attendee's private note, rating and "would meet again" for a meeting they had. Only its author
+    ever sees it; organisers see aggregates of the ratings, never the note."""
+
+    __tablename__ = "meeting_notes"
+    __table_args__ = (
+        UniqueConstraint("meeting_id", "ticket_id"),
+        CheckConstraint("rating IS NULL OR (rating >= 1 AND rating <= 5)", name="rating_range"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    note: Mapped[str | None] = mapped_column(Text)
+    rating: Mapped[int | None] = mapped_column(Integer)
+    would_meet_again: Mapped[bool | None] = mapped_column(Boolean)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class AdminToken(Base):

@@ -73,6 +73,7 @@ class SessionRecord:
     pre_session_media_url: str | None
     pre_session_media: AssetRecord | None
     created_at: datetime
+    interest_weighting: bool = True  # prefer partners who share interests; False: purely random
 
     def status(self, now: datetime) -> str:
         """ "upcoming", "live" or "ended" at `now` (aware)."""

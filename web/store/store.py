@@ -38,6 +38,8 @@ from web.store.history import (
 )
 from web.store.inputs import AssetInput, EventInput, SessionInput, TicketInput, UploadQuota
 from web.store.integrity import conflict_message
+from web.store.interests import InterestStore, replace_ticket_interests
+from web.store.notes import NoteStore
 from web.store.records import (
     AssetRecord,
     ConnectionRecord,
@@ -261,6 +263,8 @@ class Store:
             event.listen(self._engine.sync_engine, "connect", _set_sqlite_pragmas)
         self._sessions = async_sessionmaker(self._engine, expire_on_commit=False)
         self._closed = False
+        self.interests = InterestStore(self._tx)
+        self.notes = NoteStore(self._tx)
 
     @property
     def engine(self) -> AsyncEngine:
@@ -556,6 +560,9 @@ class Store:
             ]
             s.add_all(rows)
             await s.flush()
+            chosen = {r.id: t.interests for r, t in zip(rows, tickets, strict=True) if t.interests}
+            if chosen:
+                await replace_ticket_interests(s, event_id, chosen)
             return [_ticket_record(r, t.ticket_type) for r, t in zip(rows, tickets, strict=True)]
 
     async def get_ticket(self, ticket_id: int) -> TicketRecord | None:
@@ -666,6 +673,7 @@ class Store:
                     pre_session_media_url=asset.url if asset else None,
                     pre_session_media=asset,
                     created_at=r.created_at,
+                    interest_weighting=r.interest_weighting,
                 )
             )
         return out
@@ -701,6 +709,7 @@ class Store:
         row.rematch_cooldown_seconds = data.rematch_cooldown_seconds
         row.max_extensions = data.max_extensions
         row.restrict_pairs = data.allowed_pairs is not None
+        row.interest_weighting = data.interest_weighting
         if row.id is None:
             s.add(row)
         await s.flush()

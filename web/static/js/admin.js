@@ -3,6 +3,14 @@
 
 import { ApiError, request } from "./api.js";
 import { $, $$, copyText, fill, fmtClock, fmtDuration, h, toast, toEpoch } from "./dom.js";
+import {
+  downloadExport,
+  loadEventTags,
+  loadRatings,
+  renderTagCount,
+  saveEventTags,
+  splitHeadline,
+} from "./admin_followup.js";
 
 const TOKEN_KEY = "speedmeet.adminToken";
 const LIVE_POLL_MS = 2000;
@@ -20,6 +28,7 @@ const state = {
   editing: null, // the session being edited (null: creating)
   livePoll: null,
   liveAbort: null,
+  interestTags: [],
 };
 
 // Exposed for debugging and for the end-to-end tests (read-only use).
@@ -239,13 +248,13 @@ async function selectEvent(eventId) {
   $("#e-days").value = (state.event.days || []).join("\n");
   $("#session-form").hidden = true;
   $("#session-extra").hidden = true;
-  await Promise.all([loadTypes(), loadTickets(), loadSessions(), loadAssets()]);
+  await Promise.all([loadTypes(), loadTickets(), loadSessions(), loadAssets(), loadEventTags(state)]);
   selectTab(state.tab);
 }
 
 // ---- tabs -----------------------------------------------------------------------------------------
 
-const TABS = ["sessions", "tickets", "types", "backgrounds", "event"];
+const TABS = ["sessions", "tickets", "types", "backgrounds", "interests", "event"];
 
 function selectTab(name, focus = false) {
   state.tab = name;
@@ -426,8 +435,8 @@ function parseBulk(text) {
       problems.push(`line ${i + 1}: needs at least name, email and ticket type`);
       return;
     }
-    const headline = rest.join(", ").trim();
-    tickets.push({ name, email, ticket_type: type, headline: headline || null });
+    const { headline, interests } = splitHeadline(rest, state.interestTags);
+    tickets.push({ name, email, ticket_type: type, headline: headline || null, interests });
   });
   return { tickets, problems };
 }
@@ -604,6 +613,7 @@ function newSession() {
   $("#s-cooldown").value = "300";
   $("#s-max-ext").value = "1";
   $("#s-rematch").checked = false;
+  $("#s-interests").checked = true;
   $("#s-everyone").checked = true;
   $("#matrix-wrap").hidden = true;
   renderMatrix(null);
@@ -622,6 +632,7 @@ function editSession(s) {
   $("#s-cooldown").value = String(s.rematch_cooldown_seconds ?? 300);
   $("#s-max-ext").value = String(s.max_extensions ?? 1);
   $("#s-rematch").checked = Boolean(s.allow_rematch);
+  $("#s-interests").checked = s.interest_weighting !== false;
   const pairs = s.allowed_pairs || null;
   $("#s-everyone").checked = !pairs;
   $("#matrix-wrap").hidden = !pairs;
@@ -653,6 +664,7 @@ async function saveSession() {
     rematch_cooldown_seconds: Number($("#s-cooldown").value),
     max_extensions: Number($("#s-max-ext").value),
     allowed_pairs: readMatrix(),
+    interest_weighting: $("#s-interests").checked,
   };
   const errorBox = $("#session-form-error");
   try {
@@ -681,6 +693,7 @@ async function openSession(sessionId) {
   $("#session-extra-title").textContent = s.title;
   renderPreMedia();
   startLive();
+  loadRatings(state);
   $("#session-extra-title").setAttribute("tabindex", "-1");
   $("#session-extra-title").focus();
 }
@@ -971,6 +984,11 @@ function wire() {
     flash("Pre-session media removed.");
     await refreshSession();
   });
+  busyForm($("#interests-form"), () => saveEventTags(state));
+  $("#interest-tags").addEventListener("input", renderTagCount);
+  $("#btn-export-meetings").addEventListener("click", () => downloadExport(state, "meetings"));
+  $("#btn-export-connections").addEventListener("click", () => downloadExport(state, "connections"));
+  $("#btn-ratings-refresh").addEventListener("click", () => loadRatings(state));
   $("#asset-file").addEventListener("change", async (event) => {
     await uploadAssets([...event.target.files]);
     event.target.value = "";

@@ -7,6 +7,18 @@ import { $, $$, fill, fmtClock, fmtDateTime, fmtDuration, fmtTime, h, hydrateIco
 import { LocalMedia, MediaProblem, PeerLink } from "./media.js";
 import { chime, unlockAudio } from "./sound.js";
 import { Signalling } from "./signalling.js";
+import {
+  loadRecords,
+  matchExtras,
+  offerNoteForm,
+  openInterests,
+  renderDownloads,
+  renderInterestSummary,
+  renderSharedInterests,
+  saveAfterMeeting,
+  setInterestsFromInfo,
+  wireNoteForm,
+} from "./followup.js";
 
 const STILL_LOOKING_AFTER = 20; // seconds of waiting before the page says "still looking"
 
@@ -36,6 +48,9 @@ const app = {
   lastMeetingNote: null,
   cameraReady: Promise.resolve(),
   cameraStarted: false,
+  interests: null, // {mine, offered, max}
+  records: [], // the meetings from the HTTP API: ids, private notes, shared interests
+  afterMeeting: null, // the note form offered after the last meeting
 };
 
 // Exposed for debugging and for the end-to-end tests (read-only use).
@@ -66,6 +81,7 @@ function show(screen) {
   $("#btn-settings").hidden = !live;
   $("#btn-background").hidden = !live || screen === "over";
   $("#btn-view-matches").hidden = !live || screen === "upcoming";
+  renderInterestSummary(app);
   attachVideos();
   // Move focus to the new screen's heading so keyboard and screen-reader users follow along.
   if (previous !== "loading" || screen === "error") {
@@ -186,6 +202,7 @@ function renderMeeting() {
   $("#btn-block").textContent = `Block ${p.name}`;
   $("#btn-report").textContent = `Report ${p.name}`;
   $("#partner-video").setAttribute("aria-label", `Video of ${p.name}`);
+  renderSharedInterests(m);
   renderConnectButton();
   tickMeeting();
 }
@@ -311,6 +328,7 @@ function renderMatches(container) {
             h("div", { class: "name" }, p.name),
             h("div", { class: "small" }, [p.headline, p.company].filter(Boolean).join(" · ")),
             h("div", { class: "muted small" }, `${p.ticket_type} · ${met}`),
+            matchExtras(app, m, () => renderMatches(container)),
           ),
           btn,
         );
@@ -521,6 +539,7 @@ const handlers = {
     setMeeting(null);
     app.state = "idle";
     render();
+    if (msg.match) offerNoteForm(app, msg.match);
     announce(note);
     document.title = `${app.info ? app.info.title : "Networking session"} · speedmeet`;
   },
@@ -543,6 +562,7 @@ const handlers = {
     renderStatus("ended");
     render();
     announce("The session is over.");
+    loadRecords(app).then(render);
   },
   background(msg) {
     app.background = msg.background;
@@ -654,7 +674,7 @@ function onSocketDown({ code, error, final }) {
       app.state = "idle";
       setMeeting(null);
       renderStatus("ended");
-      loadMatchesOverHttp().then(render);
+      Promise.all([loadMatchesOverHttp(), loadRecords(app)]).then(render);
     }
   } else if (!final) {
     banner.textContent = "Connection lost. Reconnecting…";
@@ -1008,7 +1028,10 @@ function wireControls() {
   $("#btn-ready").addEventListener("click", () => {
     unlockAudio();
     if (!app.signalling || !app.signalling.send({ type: "ready" })) toast("Not connected yet. Try again in a moment.");
+    saveAfterMeeting(app); // what was entered in the note form, if anything, without holding up the match
   });
+  $("#btn-interests").addEventListener("click", () => openInterests(app));
+  wireNoteForm(app);
   $("#btn-unready").addEventListener("click", () => app.signalling && app.signalling.send({ type: "unready" }));
   $("#btn-extend").addEventListener("click", () => app.signalling.send({ type: "extend_offer" }));
   $("#btn-extend-accept").addEventListener("click", () => app.signalling.send({ type: "extend_accept" }));
@@ -1115,9 +1138,12 @@ function wireControls() {
   $("#bg-upload").addEventListener("change", (event) => uploadBackground(event.target.files[0]));
 
   // Matches.
-  $("#btn-view-matches").addEventListener("click", () => {
+  $("#btn-view-matches").addEventListener("click", async () => {
+    renderDownloads(app);
     renderMatches($("#matches-list"));
     $("#dialog-matches").showModal();
+    await loadRecords(app);
+    renderMatches($("#matches-list"));
   });
 
   // Camera problems.
@@ -1156,6 +1182,7 @@ async function main() {
   }
   app.info = info;
   app.me = info.me || null;
+  setInterestsFromInfo(app, info);
   $("#session-title").textContent = info.title;
   document.title = `${info.title} · speedmeet`;
   setInterval(() => {
@@ -1174,7 +1201,7 @@ async function main() {
   if (info.status === "ended") {
     renderStatus("ended");
     app.sessionOver = true;
-    await loadMatchesOverHttp();
+    await Promise.all([loadMatchesOverHttp(), loadRecords(app)]);
     render();
     // A meeting still running past the end can be rejoined; the server says so if there is one.
     connect();
