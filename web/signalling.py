@@ -79,13 +79,13 @@ async def _admit(
     if len(secret) > MAX_SECRET_LENGTH:
         raise JoinRefused("bad_ticket", "This ticket link is not valid", p.CloseCode.BAD_TICKET)
     running = registry.get(session_id) if 0 < session_id < MAX_ID else None
-    ticket = running.ticket_by_secret(secret) if running is not None else None
+    ticket = running.roster.ticket_by_secret(secret) if running is not None else None
     if ticket is None:
         ticket = await store.get_ticket_by_secret(secret)
         if ticket is None:
             raise JoinRefused("bad_ticket", "This ticket link is not valid", p.CloseCode.BAD_TICKET)
         if running is not None:
-            running.remember_ticket(ticket)
+            running.roster.remember(ticket)
     if running is not None and not running.stopped:
         session: SessionRecord | None = running.session
     else:

@@ -52,9 +52,11 @@ from web.room.errors import CommandRejected, JoinRefused
 from web.room.history import History, rows_for
 from web.room.live import LiveCounts, live_counts
 from web.room.media import RoomMedia
+from web.room.media_messages import MediaMessages
+from web.room.roster import Roster
 from web.room.settings import RoomSettings
 from web.room.socket import AttendeeSocket
-from web.store.records import MeetingRecord, SessionRecord, TicketRecord
+from web.store.records import SessionRecord, TicketRecord
 from web.store.store import Store
 from wire import protocol as p
 
@@ -84,7 +86,7 @@ def peer_id(session_id: int, ticket_id: int) -> str:
     return f"s{session_id}-t{ticket_id}"
 
 
-class SessionRoom:
+class SessionRoom(MediaMessages):
     """See module docstring. `start()` once; `stop()` cancels and awaits everything (safe twice)."""
 
     def __init__(
@@ -113,9 +115,7 @@ class SessionRoom:
         self._lock = asyncio.Lock()
         self._tick_task: asyncio.Task[None] | None = None
         self._pair_soon = asyncio.Event()
-        self._past: dict[str, list[MeetingRecord]] = {}  # this session's meetings stored before the room
-        self._cards: dict[str, p.PartnerCard] = {}  # the event's people, as partners see them
-        self._tickets: dict[str, TicketRecord] = {}  # the event's tickets by secret: admission
+        self.roster = Roster(session.id, session.event_id)
         self._media_failed: set[str] = set()  # attendees whose media failed or went silent, for the next tick
         self._media_back: set[str] = set()  # attendees whose media flows again, for the next tick
         self._started = False
@@ -130,13 +130,7 @@ class SessionRoom:
         self._started = True
         event_id = self.session.event_id
         meetings = await self.store.meetings_for_event(event_id)
-        tickets = await self.store.list_tickets(event_id)
-        self._cards = {str(t.id): views.card_of_ticket(t) for t in tickets}
-        self._tickets = {t.secret: t for t in tickets}
-        for meeting in meetings:
-            if meeting.session_id == self.session.id:
-                for ticket_id in (meeting.a_ticket_id, meeting.b_ticket_id):
-                    self._past.setdefault(str(ticket_id), []).append(meeting)
+        self.roster.load(await self.store.list_tickets(event_id), meetings)
         blocks = await self.store.blocks_for_event(event_id)
         connections = await self.store.connections_for_event(event_id)
         self.matcher.seed_history(
@@ -214,24 +208,15 @@ class SessionRoom:
             and not any(a.socket for a in self.attendees.values())
         )
 
-    def ticket_by_secret(self, secret: str) -> TicketRecord | None:
-        """A ticket of this room's event, from memory (None: not known here; ask the store)."""
-        return self._tickets.get(secret)
-
-    def remember_ticket(self, ticket: TicketRecord) -> None:
-        if ticket.event_id == self.session.event_id:
-            self._tickets[ticket.secret] = ticket
-
     async def ticket_changed(self, before: TicketRecord, after: TicketRecord | None) -> None:
         """The organiser edited, revoked (a new secret) or deleted (`after` None) a ticket. Its old secret
         stops working here at once. A revoked or deleted ticket, or one whose role or ticket type
         changed, is taken out: a meeting it is in ends, and its socket closes (4011, `ticket_revoked`);
         the page may reconnect with a link that is still valid. A new name, headline or company reaches
         the holder and their partner as a fresh `welcome`."""
-        self._tickets.pop(before.secret, None)
+        self.roster.forget(before)
         if after is not None:
-            self._tickets[after.secret] = after
-            self._cards[str(after.id)] = views.card_of_ticket(after)
+            self.roster.remember(after)
         async with self._lock:
             attendee = self.attendees.get(str(before.id))
             if attendee is None:
@@ -406,12 +391,7 @@ class SessionRoom:
             case p.Answer():
                 raise CommandRejected("invalid_command", "The server sent no offer to answer")
             case p.Ice():
-                if attendee.socket is sock:
-                    reply = await self.media.call(
-                        mi.AddIceCandidate(peer=attendee.peer, candidate=msg.candidate)
-                    )
-                    if isinstance(reply, mi.Refused):
-                        raise CommandRejected("sdp_failed", reply.message)
+                await self._add_ice_candidate(attendee, sock, msg)
             case p.Ping():
                 sock.send(p.Pong(id=msg.id, server_time=self._clock()))
             case p.SetBackground() | p.Preview():
@@ -419,24 +399,6 @@ class SessionRoom:
             case _:
                 async with self._lock:
                     self._command(attendee, msg)
-
-    async def _answer(self, attendee: Attendee, sock: AttendeeSocket, msg: p.Offer) -> None:
-        # Negotiation (ICE gathering) takes a while: outside the lock.
-        if attendee.socket is not sock:
-            return
-        reply = await self.media.call(mi.AnswerOffer(peer=attendee.peer, sdp=msg.sdp))
-        if isinstance(reply, mi.Refused):
-            raise CommandRejected("sdp_failed", reply.message)
-        if not isinstance(reply, mi.Answered):
-            raise CommandRejected("internal", "The media server gave no answer")
-        sock.send(p.ServerAnswer(sdp=reply.sdp))
-        async with self._lock:
-            if attendee.socket is not sock:
-                return
-            self._media_failed.discard(attendee.attendee)  # a failure reported before is of the old one
-            if attendee.media_down:
-                attendee.media_down = False
-                self._apply(self.matcher.reconnect(attendee.attendee))
 
     def _command(self, attendee: Attendee, msg: p.ClientMessage) -> asyncio.Future[None]:
         """Matcher commands (under the lock). The future is done once their rows are stored and the
@@ -483,45 +445,6 @@ class SessionRoom:
                 return False
         await done  # the row is written (and both told) before this returns
         return True
-
-    async def _set_background(
-        self, attendee: Attendee, sock: AttendeeSocket, msg: p.SetBackground | p.Preview
-    ) -> None:
-        if isinstance(msg, p.SetBackground):
-            image = await self._background_image(attendee, msg.background)
-            command = mi.SetBackground(peer=attendee.peer, background=msg.background, image=image)
-            reply = await self.media.call(command)
-            if isinstance(reply, mi.Refused):
-                if reply.code == "effects_off":
-                    raise CommandRejected("invalid_command", "Virtual backgrounds are off on this server")
-                raise CommandRejected("invalid_command", f"Background not available: {reply.message}")
-            attendee.background = msg.background
-            if msg.preview is not None:
-                attendee.preview = msg.preview
-        else:
-            attendee.preview = msg.on
-        self.media.post(attendee.route())
-        sock.send(p.BackgroundSet(background=attendee.background, preview=attendee.preview))
-
-    async def _background_image(self, attendee: Attendee, background: p.Background) -> str | None:
-        """The stored file of an image background this attendee may use (the event's backgrounds and
-        their own uploads); None for other kinds."""
-        if not isinstance(background, p.ImageBackground):
-            return None
-        asset = await self.store.get_asset(background.asset_id)
-        usable = (
-            asset is not None
-            and asset.event_id == self.session.event_id
-            and asset.purpose == "background"
-            and asset.kind == "image"
-            and asset.ticket_id in (None, attendee.ticket_id)
-        )
-        if asset is None or not usable:
-            raise CommandRejected(
-                "invalid_command",
-                f"Background not available: no background image {background.asset_id} for you",
-            )
-        return asset.filename
 
     # --- media events and ticking -----------------------------------------------------------------
 
@@ -599,6 +522,12 @@ class SessionRoom:
         messages.extend(then)
         return self.history.submit(rows_for(self.session.id, self.session.event_id, events), messages)
 
+    def _reconnect(self, attendee: Attendee) -> None:
+        """A new peer connection of an attendee whose media had failed: back in the matcher."""
+        if attendee.media_down:
+            attendee.media_down = False
+            self._apply(self.matcher.reconnect(attendee.attendee))
+
     def _send(self, attendee: str, message: BaseModel) -> None:
         found = self.attendees.get(attendee)
         if found is not None:
@@ -607,27 +536,18 @@ class SessionRoom:
     # --- views ------------------------------------------------------------------------------------
 
     def _matches(self, attendee: Attendee) -> list[p.MatchItem]:
-        """Everyone the attendee met in this session: the meetings stored before the room started, then
-        this room's (the matcher's), with each connection as it is now."""
-        now = self._clock()
-        links = {c.other: c for c in self.matcher.view(attendee.attendee).connections}
-        items = []
-        for meeting in self._past.get(attendee.attendee, []):
-            partner = str(
-                meeting.b_ticket_id if str(meeting.a_ticket_id) == attendee.attendee else meeting.a_ticket_id
-            )
-            card = self._card(partner)
-            if card is not None:
-                items.append(views.past_match(attendee.attendee, meeting, card, links.get(partner), now))
-        for record in self.matcher.matches_of(attendee.attendee):
-            card = self._card(record.partner)
-            if card is not None:
-                items.append(views.match_item(attendee.attendee, record, card))
-        return items
+        view = self.matcher.view(attendee.attendee)
+        return self.roster.matches(
+            attendee.attendee,
+            self.matcher.matches_of(attendee.attendee),
+            {c.other: c for c in view.connections},
+            self._card,
+            self._clock(),
+        )
 
     def _card(self, attendee: str) -> p.PartnerCard | None:
         found = self.attendees.get(attendee)
-        return found.partner_card if found is not None else self._cards.get(attendee)
+        return found.partner_card if found is not None else self.roster.card(attendee)
 
     def _welcome(self, attendee: Attendee) -> p.Welcome:
         view = self.matcher.view(attendee.attendee)
