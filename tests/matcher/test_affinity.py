@@ -203,7 +203,7 @@ def test_weighting_never_overrides_a_rule(make_matcher: Any, clock: Any) -> None
     m.join("twin", "A", {"ai"})  # shares everything, but A may not meet A
     m.join("b", "B", {"bio"})
     m.join("friend", "B", {"ai"})
-    m.block("a", "friend")
+    m.seed_history([], [("a", "friend")], [])  # a blocked friend at an earlier session
     for attendee in ("a", "twin", "b", "friend"):
         m.ready(attendee)
     pairs = {frozenset((e.a, e.b)) for e in m.tick() if isinstance(e, Matched)}

@@ -130,7 +130,9 @@ class SessionRoom(MediaMessages):
         self._started = True
         event_id = self.session.event_id
         meetings = await self.store.meetings_for_event(event_id)
-        self.roster.load(await self.store.list_tickets(event_id), meetings)
+        tickets = await self.store.list_tickets(event_id)
+        interests = await self.store.interests.interests_of(t.id for t in tickets)
+        self.roster.load(tickets, meetings, interests)
         blocks = await self.store.blocks_for_event(event_id)
         connections = await self.store.connections_for_event(event_id)
         self.matcher.seed_history(
@@ -267,6 +269,10 @@ class SessionRoom(MediaMessages):
             outbox_size=self.settings.outbox_messages,
             budget=TokenBucket(self.settings.message_rate, self.settings.message_burst, time.monotonic),
         )
+        interests = self.roster.interests(str(ticket.id))
+        if interests is None:  # a ticket made since the room started
+            interests = (await self.store.interests.interests_of([ticket.id])).get(ticket.id, [])
+            self.roster.set_interests(str(ticket.id), interests)
         replaced: AttendeeSocket | None = None
         added: asyncio.Future[mi.Reply] | None = None
         async with self._lock:
@@ -286,7 +292,7 @@ class SessionRoom(MediaMessages):
             attendee.media_down = False
             self._media_failed.discard(attendee.attendee)
             try:
-                events = self.matcher.join(attendee.attendee, ticket.ticket_type)
+                events = self.matcher.join(attendee.attendee, ticket.ticket_type, interests)
             except MatcherError as exc:
                 raise JoinRefused("internal", f"Could not join: {exc}", p.CloseCode.PROTOCOL_ERROR) from exc
             # Nothing below waits: the join cannot be cut off half-way.
@@ -417,10 +423,13 @@ class SessionRoom(MediaMessages):
     async def reload_interests(self, attendees: list[str] | None = None) -> None:
         """Interests changed in the store (these attendees', or anyone's): the matcher weighs the new
         ones from its next pairing."""
+        if attendees is None:
+            self.roster.forget_interests()
         wanted = [a for a in (self.attendees if attendees is None else attendees) if a in self.attendees]
         stored = await self.store.interests.interests_of(int(a) for a in wanted)
         async with self._lock:
             for attendee in wanted:
+                self.roster.set_interests(attendee, stored.get(int(attendee), []))
                 self.matcher.set_interests(attendee, stored.get(int(attendee), []))
 
     async def request_connection(self, attendee: str, other: str) -> bool:

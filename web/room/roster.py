@@ -19,11 +19,19 @@ class Roster:
         self._tickets: dict[str, TicketRecord] = {}  # by secret
         self._cards: dict[str, p.PartnerCard] = {}  # by attendee (the ticket id as text)
         self._past: dict[str, list[MeetingRecord]] = {}  # by attendee
+        self._interests: dict[str, list[str]] = {}  # by attendee; None known: none
+        self._loaded: set[str] = set()  # attendees whose interests were read
 
-    def load(self, tickets: Iterable[TicketRecord], meetings: Iterable[MeetingRecord]) -> None:
-        """The event's tickets, and its meetings (those of this session are kept)."""
+    def load(
+        self,
+        tickets: Iterable[TicketRecord],
+        meetings: Iterable[MeetingRecord],
+        interests: Mapping[int, list[str]],
+    ) -> None:
+        """The event's tickets, its meetings (those of this session are kept) and its tickets' interests."""
         for ticket in tickets:
             self.remember(ticket)
+            self.set_interests(str(ticket.id), interests.get(ticket.id, []))
         for meeting in meetings:
             if meeting.session_id == self.session_id:
                 for ticket_id in (meeting.a_ticket_id, meeting.b_ticket_id):
@@ -41,6 +49,22 @@ class Roster:
     def forget(self, ticket: TicketRecord) -> None:
         """The ticket's secret stops working here (its card stays, for the matches lists)."""
         self._tickets.pop(ticket.secret, None)
+
+    def interests(self, attendee: str) -> list[str] | None:
+        """The attendee's interest tags (None: not read yet, e.g. a ticket made since the room started)."""
+        return self._interests.get(attendee, []) if attendee in self._loaded else None
+
+    def forget_interests(self) -> None:
+        """Interests changed in the store: read each again when needed."""
+        self._loaded.clear()
+        self._interests.clear()
+
+    def set_interests(self, attendee: str, interests: list[str]) -> None:
+        self._loaded.add(attendee)
+        if interests:
+            self._interests[attendee] = list(interests)
+        else:
+            self._interests.pop(attendee, None)
 
     def card(self, attendee: str) -> p.PartnerCard | None:
         return self._cards.get(attendee)
