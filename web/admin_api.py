@@ -490,7 +490,10 @@ async def delete_asset(request: web.Request) -> web.Response:
 
 
 _E = r"{event_id:\d+}"
-_TICKET_RULES = ("ticket_type names one of the event's ticket types",)
+_TICKET_RULES = (
+    "ticket_type names one of the event's ticket types",
+    "each interest is one of the event's interest tags, none listed twice",
+)
 _SESSION_RULES = (
     "starts_at and ends_at are real dates and times",
     "ends_at is after starts_at",

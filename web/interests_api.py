@@ -105,6 +105,7 @@ ROUTES = [
         "PUT", r"/api/admin/events/{event_id:\d+}/interests", put_event_interests,
         "Replace the event's interest tags (at most 50); a dropped tag leaves every ticket", ADMIN, "admin",
         body=s.InterestTagsIn, response=s.InterestTagsOut,
+        rules=("the tags are distinct, ignoring case",),
     ),
     Route(
         "GET", r"/api/admin/sessions/{session_id:\d+}/ratings", session_ratings,
@@ -119,6 +120,7 @@ ROUTES = [
         "PUT", "/api/me/interests", put_my_interests,
         "Pick up to 5 of the event's tags, before or during the session", ATTENDEE, "ticket",
         body=s.MyInterestsIn, response=s.MyInterestsOut, query=_TICKET_QUERY,
+        rules=("each interest is one of the event's tags", "no interest is listed twice"),
     ),
     Route(
         "GET", f"/api/me/meetings/{_M}/note", get_my_note, "My private note and rating of a meeting",

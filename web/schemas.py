@@ -332,10 +332,18 @@ class MyInterestsOut(Output):
     max_interests: int = MAX_TICKET_INTERESTS
 
 
+Rating = Annotated[int, Field(ge=RATING_MIN, le=RATING_MAX, description="1 to 5"), JSON_INTEGER]
+
+
 class NoteIn(Input):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"note": "Follow up about the pilot", "rating": 5, "would_meet_again": True}]
+        }
+    )
     note: NoteText = Field(None, description="Private: only I ever see it (at most 1,000 characters)")
-    rating: int | None = Field(None, ge=RATING_MIN, le=RATING_MAX, strict=True)
-    would_meet_again: bool | None = Field(None, strict=True)
+    rating: Rating | None = None
+    would_meet_again: Flag | None = None
 
 
 class NoteOut(Output):

@@ -124,6 +124,7 @@ async def _world(api: Api, n: int) -> World:
     started = datetime(2030, 6, 1, 12, 5, tzinfo=UTC)
     meeting = await api.store.record_meeting_started(session["id"], ids["Ada"], ids["Bob"], started, 1.0, 2.0)
     await api.store.record_meeting_ended(meeting, started.replace(minute=8), 0, "timeout")
+    await api.store.notes.save_note(meeting, ids["Ada"], "Follow up", 4, True, started.replace(minute=9))
     asset = await api.ok("POST", f"/api/admin/events/{eid}/assets", data=image_bytes(), status=201)
     own = await api.ok(
         "POST", "/api/me/backgrounds", data=image_bytes(), token=None, status=201, params={"t": secret}
@@ -142,6 +143,7 @@ async def _world(api: Api, n: int) -> World:
             "session_id": [session["id"]],
             "ticket_id": [ids["Bob"], ids["Cy"]],  # met and not met
             "asset_id": [own["id"], asset["id"]],  # mine and the organiser's
+            "meeting_id": [meeting],  # Ada met Bob
         },
     )
 

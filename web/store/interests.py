@@ -28,7 +28,7 @@ def clean_tag(tag: str) -> str:
         raise InvalidData("an interest tag must not be empty")
     if len(text) > MAX_TAG_LENGTH:
         raise InvalidData(f"an interest tag has at most {MAX_TAG_LENGTH} characters: {text[:50]!r}")
-    if any(unicodedata.category(c).startswith("C") for c in text):
+    if any(unicodedata.category(c) in ("Cc", "Cs") for c in text):  # the API documents the same rule
         raise InvalidData(f"an interest tag must not contain control characters: {text!r}")
     return text
 
