@@ -13,15 +13,7 @@ from web.auth import Admin
 from web.errors import Conflict, NotFound
 from web.json_io import path_id
 from web.keys import CLOCK_KEY, CONFIG_KEY, MEDIA_FILES_KEY, ROOMS_KEY, STORE_KEY, UPLOAD_WORKERS_KEY
-from web.store import (
-    AssetInput,
-    AssetRecord,
-    EventRecord,
-    SessionRecord,
-    Store,
-    TicketRecord,
-    UploadQuota,
-)
+from web.store import AssetInput, AssetRecord, EventRecord, SessionRecord, Store, TicketRecord, UploadQuota
 
 TAG = "admin"
 EVENT_ID = r"{event_id:\d+}"

@@ -25,13 +25,7 @@ from web.json_io import no_content, path_id, read_json, respond
 from web.keys import ROOMS_KEY
 from web.route import Route
 from web.store import EventInput, TicketInput
-from web.views import (
-    asset_out,
-    event_out,
-    session_out,
-    ticket_out,
-    ticket_type_out,
-)
+from web.views import asset_out, event_out, session_out, ticket_out, ticket_type_out
 
 # The organiser's helpers that other API modules use too.
 __all__ = ["ROUTES", "base_url", "require_event", "require_session", "store_upload"]

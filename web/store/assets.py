@@ -8,13 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from web.store import models as m
 from web.store.core import StoreCore
 from web.store.errors import Conflict, NotFound
-from web.store.helpers import (
-    asset_record,
-)
+from web.store.helpers import asset_record
 from web.store.inputs import AssetInput, UploadQuota
-from web.store.records import (
-    AssetRecord,
-)
+from web.store.records import AssetRecord
 
 
 def _check_quota(quota: UploadQuota, count: int, used: int, adding: int) -> None:

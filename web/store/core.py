@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import logging
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,17 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from web.store import models as m
 from web.store.database_file import secure_sqlite_file
 from web.store.errors import Conflict, NotFound
-from web.store.helpers import (
-    hash_token,
-    utc_now,
-)
+from web.store.helpers import hash_token, utc_now
 from web.store.inputs import AssetInput
 from web.store.integrity import conflict_message
 from web.store.interests import InterestStore
 from web.store.notes import NoteStore
 from web.store.recovery import close_interrupted_meetings
-
-logger = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 

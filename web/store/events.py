@@ -10,17 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from web.store import models as m
 from web.store.core import StoreCore
 from web.store.errors import Conflict, InvalidData, NotFound
-from web.store.helpers import (
-    MAX_EVENT_DAYS,
-    check_session_times,
-    utc_now,
-    zone_info,
-)
+from web.store.helpers import MAX_EVENT_DAYS, check_session_times, utc_now, zone_info
 from web.store.inputs import EventInput
-from web.store.records import (
-    EventRecord,
-    TicketTypeRecord,
-)
+from web.store.records import EventRecord, TicketTypeRecord
 
 
 def _check_event(data: EventInput) -> None:

@@ -12,12 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from web.store import models as m
 from web.store.errors import InvalidData
-from web.store.records import (
-    AssetRecord,
-    ConnectionRecord,
-    MeetingRecord,
-    TicketRecord,
-)
+from web.store.records import AssetRecord, ConnectionRecord, MeetingRecord, TicketRecord
 
 # Domain bounds, shared with the API schemas.
 MEETING_SECONDS_MIN = 60

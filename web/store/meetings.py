@@ -11,10 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from web.store import models as m
 from web.store.core import StoreCore
 from web.store.errors import InvalidData, NotAllowed, NotFound
-from web.store.helpers import (
-    connection_record,
-    ordered_pair,
-)
+from web.store.helpers import connection_record, ordered_pair
 from web.store.history import (
     BlockMade,
     ConnectionSet,
@@ -24,9 +21,7 @@ from web.store.history import (
     ReportMade,
     write_history,
 )
-from web.store.records import (
-    ConnectionRecord,
-)
+from web.store.records import ConnectionRecord
 
 
 class MeetingMethods(StoreCore):

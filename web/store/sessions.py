@@ -25,10 +25,7 @@ from web.store.helpers import (
     utc_now,
 )
 from web.store.inputs import AssetInput, SessionInput
-from web.store.records import (
-    AssetRecord,
-    SessionRecord,
-)
+from web.store.records import AssetRecord, SessionRecord
 
 
 def _check_session(data: SessionInput, timezone: str, days: Iterable[date]) -> None:

@@ -12,17 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from web.store import models as m
 from web.store.core import StoreCore
 from web.store.errors import Conflict, InvalidData, NotFound
-from web.store.helpers import (
-    SECRET_PATTERN,
-    new_ticket_secret,
-    ticket_record,
-    utc_now,
-)
+from web.store.helpers import SECRET_PATTERN, new_ticket_secret, ticket_record, utc_now
 from web.store.inputs import TicketInput
 from web.store.interests import replace_ticket_interests
-from web.store.records import (
-    TicketRecord,
-)
+from web.store.records import TicketRecord
 
 
 class TicketMethods(StoreCore):
