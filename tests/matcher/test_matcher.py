@@ -31,7 +31,7 @@ from matcher import (
     WaitingStatus,
 )
 from matcher import waiting as reasons
-from matcher.matcher import MAX_REPORTS
+from matcher.relations import MAX_REPORTS
 
 E = TypeVar("E")
 
