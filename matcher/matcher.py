@@ -69,7 +69,7 @@ class Matcher:
         self._meeting_numbers = itertools.count(1)
         # Meeting ids stay distinct across matchers (restarts) without any I/O.
         self._id_prefix = f"{self._rng.getrandbits(32):08x}"
-        self._waiting = WaitingStatuses(self, ending_soon_seconds)
+        self._waiting = WaitingStatuses(ending_soon_seconds)
         # Pairing and waiting statuses are recomputed only when something changed or the clock passed a
         # time at which an answer changes (a cooldown ends, a meeting starts ending soon, the session ends:
         # `self._waiting.recheck_at`).
@@ -144,7 +144,7 @@ class Matcher:
         now = self._clock()
         att.waiting_since = now
         self._pool.add(attendee, att.ticket_type, now, att.interests)
-        return [self._set_state(att, AttendeeState.ready), self._waiting.joined_pool(att, now)]
+        return [self._set_state(att, AttendeeState.ready), self._waiting.joined_pool(self, att, now)]
 
     def unready(self, attendee: str) -> list[Event]:
         """Leave the ready pool. Idempotent when idle; refused in a meeting."""
@@ -278,7 +278,7 @@ class Matcher:
                     weighting=self._rules.interest_weighting,
                 )
                 events.extend(self._start_meetings(pairs, now))
-            events.extend(self._waiting.refresh(now))
+            events.extend(self._waiting.refresh(self, now))
             self._dirty = False
         return events
 
@@ -292,7 +292,7 @@ class Matcher:
         for meeting in running:
             events.append(meeting.end(EndReason.session_closed, now))
             events.extend(self._release(meeting))
-        events.extend(self._waiting.refresh(now))
+        events.extend(self._waiting.refresh(self, now))
         logger.info("session closed: %d running meetings ended, %d waiting", len(running), len(self._pool))
         return events
 
@@ -331,7 +331,7 @@ class Matcher:
             meeting_view = meeting.view_for(attendee, now, att.interests & partner.interests)
         waiting: WaitingStatus | None = None
         if att.state is AttendeeState.ready:
-            waiting = self._waiting.current(att, now)
+            waiting = self._waiting.current(self, att, now)
         return AttendeeView(
             attendee=attendee,
             ticket_type=att.ticket_type,

@@ -38,11 +38,13 @@ class _Status:
 
 
 class WaitingStatuses:
-    """The last status told to each waiting attendee of `matcher`, and the next time one may change."""
+    """The last status told to each waiting attendee of a matcher, and the next time one may change.
 
-    def __init__(self, matcher: Matcher, ending_soon_seconds: float) -> None:
+    The methods read the state of the matcher they are given (its pool, attendees, meetings and history).
+    """
+
+    def __init__(self, ending_soon_seconds: float) -> None:
         """`ending_soon_seconds`: how near its end a meeting counts as "ending soon"."""
-        self._matcher = matcher
         self._ending_soon = ending_soon_seconds
         self._statuses: dict[str, _Status] = {}
         self._free_index: FreeTimeIndex | None = None
@@ -57,27 +59,26 @@ class WaitingStatuses:
         """The attendee left the pool."""
         self._statuses.pop(attendee, None)
 
-    def joined_pool(self, att: Attendee, now: float) -> WaitingStatus:
+    def joined_pool(self, m: Matcher, att: Attendee, now: float) -> WaitingStatus:
         """The status of an attendee who just became ready, the newest in the queue of their type."""
-        rank = self._matcher._pool.count(att.ticket_type) - 1
-        entry, _ = self._compute(att, now, rank, self._index())
+        rank = m._pool.count(att.ticket_type) - 1
+        entry, _ = self._compute(m, att, now, rank, self._index(m))
         self._statuses[att.id] = entry
         return entry.status
 
-    def current(self, att: Attendee, now: float) -> WaitingStatus:
+    def current(self, m: Matcher, att: Attendee, now: float) -> WaitingStatus:
         """A ready attendee's status as of `now` (the estimate counts down between recomputations)."""
         entry = self._statuses.get(att.id)
         if entry is None:
-            entry, _ = self._compute(att, now, self._rank(att), self._index())
+            entry, _ = self._compute(m, att, now, self._rank(m, att), self._index(m))
             self._statuses[att.id] = entry
         waiting = entry.status
         if entry.expected_at is not None:
             waiting = replace(waiting, estimated_wait_seconds=max(0.0, entry.expected_at - now))
         return waiting
 
-    def refresh(self, now: float) -> list[Event]:
+    def refresh(self, m: Matcher, now: float) -> list[Event]:
         """Recompute every waiting attendee's status; emit those that changed; plan the next recheck."""
-        m = self._matcher
         recheck = math.inf
         ends_at = m._rules.ends_at
         if ends_at is not None and now < ends_at and not m._closed:
@@ -86,7 +87,7 @@ class WaitingStatuses:
             self._statuses.clear()
             self.recheck_at = recheck
             return []
-        index = self._index()
+        index = self._index(m)
         upcoming = index.next_free_after(now + self._ending_soon)
         if upcoming is not None:
             recheck = min(recheck, upcoming - self._ending_soon)
@@ -99,7 +100,7 @@ class WaitingStatuses:
             att = attendees[attendee]
             rank = ranks[att.ticket_type]
             ranks[att.ticket_type] += 1
-            entry, cooling_ends = self._compute(att, now, rank, index)
+            entry, cooling_ends = self._compute(m, att, now, rank, index)
             recheck = min(recheck, cooling_ends)
             previous = previous_statuses.get(attendee)
             if previous is None or previous.key != entry.key:
@@ -108,12 +109,12 @@ class WaitingStatuses:
         self.recheck_at = recheck
         return events
 
-    def _index(self) -> FreeTimeIndex:
+    def _index(self, m: Matcher) -> FreeTimeIndex:
         """When the people now in meetings become free, rebuilt after any meeting change."""
         if self._free_index is None:
-            attendees = self._matcher._attendees.by_id
+            attendees = m._attendees.by_id
             rows: dict[str, list[tuple[float, str]]] = {}
-            for meeting in self._matcher._running.values():
+            for meeting in m._running.values():
                 for attendee in (meeting.a, meeting.b):
                     if meeting.both_connected or meeting.grace_until(attendee) is None:
                         ticket_type = attendees[attendee].ticket_type
@@ -124,18 +125,20 @@ class WaitingStatuses:
             self._free_index = FreeTimeIndex(rows)
         return self._free_index
 
-    def _free_at(self, attendee: str, types: frozenset[str]) -> float | None:
+    @staticmethod
+    def _free_at(m: Matcher, attendee: str, types: frozenset[str]) -> float | None:
         """When `attendee` leaves their meeting, if they are in one, connected, with a ticket of `types`."""
-        att = self._matcher._attendees.get(attendee)
+        att = m._attendees.get(attendee)
         if att is None or att.meeting is None or att.ticket_type not in types:
             return None
         if att.meeting.grace_until(attendee) is not None:
             return None
         return att.meeting.ends_at
 
-    def _rank(self, att: Attendee) -> int:
+    @staticmethod
+    def _rank(m: Matcher, att: Attendee) -> int:
         """How many of the same ticket type have waited longer."""
-        pool = self._matcher._pool
+        pool = m._pool
         since = att.waiting_since
         return sum(
             1
@@ -143,9 +146,10 @@ class WaitingStatuses:
             if other != att.id and (pool.waiting_since(other) or 0.0) < (since or 0.0)
         )
 
-    def _compute(self, att: Attendee, now: float, rank: int, index: FreeTimeIndex) -> tuple[_Status, float]:
+    def _compute(
+        self, m: Matcher, att: Attendee, now: float, rank: int, index: FreeTimeIndex
+    ) -> tuple[_Status, float]:
         """The waiting status of a ready attendee, and when the next of their cooldowns ends."""
-        m = self._matcher
         rules = m._rules
         allowed, allowed_set = m._attendees.allowed_for(att.ticket_type)
         pool = m._pool
@@ -176,7 +180,7 @@ class WaitingStatuses:
         excluded: set[str] = set()
         extras: list[float] = []
         for other in blocked:
-            free_at = self._free_at(other, allowed_set)
+            free_at = self._free_at(m, other, allowed_set)
             if free_at is not None:
                 excluded.add(other)
                 if free_at <= horizon:
@@ -185,7 +189,7 @@ class WaitingStatuses:
             if pool.ticket_type(other) in allowed_set:
                 extras.append(until)
                 continue
-            free_at = self._free_at(other, allowed_set)
+            free_at = self._free_at(m, other, allowed_set)
             if free_at is not None and until > free_at:
                 # Free at the end of their meeting, but not eligible before the cooldown ends.
                 excluded.add(other)
