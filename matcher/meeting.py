@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from matcher.errors import InvalidCommand
 from matcher.events import (
+    ConnectionState,
     EndReason,
     Event,
     ExtendAccepted,
@@ -15,6 +16,7 @@ from matcher.events import (
     PartnerReconnected,
 )
 from matcher.rules import SessionRules
+from matcher.views import MatchRecord, MeetingView
 
 
 class Meeting:
@@ -98,6 +100,46 @@ class Meeting:
             and self.offer_by != attendee
             and self.extensions_left > 0
             and 0 < self.ends_at - now <= self._rules.extend_window_seconds
+        )
+
+    def view_for(self, attendee: str, now: float, shared_interests: frozenset[str]) -> MeetingView:
+        """The running meeting as `attendee` sees it."""
+        partner = self.partner_of(attendee)
+        grace = self.grace_until(partner)
+        return MeetingView(
+            meeting_id=self.id,
+            partner=partner,
+            started_at=self.started_at,
+            ends_at=self.ends_at,
+            extensions=self.extensions,
+            extensions_left=self.extensions_left,
+            extend_offered_by=self.offer_by,
+            extend_window_opens_at=self.extend_window_opens_at,
+            can_offer_extend=self.can_offer_extension(attendee, now),
+            partner_connected=grace is None,
+            partner_grace_until=grace,
+            shared_interests=shared_interests,
+        )
+
+    def record_for(
+        self,
+        attendee: str,
+        now: float,
+        connection: ConnectionState | None,
+        connection_requested_by: str | None,
+    ) -> MatchRecord:
+        """The meeting in `attendee`'s history, with the state of their connection with the partner."""
+        end = self.ended_at
+        return MatchRecord(
+            meeting_id=self.id,
+            partner=self.partner_of(attendee),
+            started_at=self.started_at,
+            ended_at=end,
+            seconds=max(0.0, (now if end is None else end) - self.started_at),
+            extensions=self.extensions,
+            end_reason=self.end_reason,
+            connection=connection,
+            connection_requested_by=connection_requested_by,
         )
 
     def next_due(self) -> float:

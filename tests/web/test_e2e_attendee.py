@@ -10,45 +10,43 @@ import asyncio
 import io
 import re
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
 import numpy as np
 import pytest
 from PIL import Image
-from playwright.async_api import Browser, Locator, Page, Playwright, expect
+from playwright.async_api import Browser, Page, Playwright, expect
 
-from tests.media import VARIANTS, astronaut_frame, closest_variant, laplacian_variance, write_astronaut_y4m
+from tests.media import VARIANTS, astronaut_frame, closest_variant, write_astronaut_y4m
 from tests.web.browser import (
     LiveServer,
     ShiftableClock,
     Shots,
     capture_frame,
-    chromium,
     launch_chromium,
     live_server,
     new_page,
     playwright_driver,
     unnamed_controls,
-    video_stats,
     wait_for_video_frames,
 )
+from tests.web.summit import (
+    EXTEND_WINDOW,
+    GREEN,
+    MEETING_SECONDS,
+    PARTNER,
+    PEOPLE,
+    VARIANT_OF,
+    Attendee,
+    expect_colour_background,
+    expect_partner_video,
+    sharpness,
+    summit_event,
+)
 from web.room.settings import RoomSettings
-from web.store import EventInput, SessionInput, TicketInput
-from web.store.records import SessionRecord, TicketRecord
 
 pytestmark = pytest.mark.browser
-
-# Long enough for every step of the first meeting on a busy machine (the test never waits for the end).
-MEETING_SECONDS = 240
-# "Extend" normally appears at 0:30; a wide window lets the test offer it a few seconds into the meeting.
-EXTEND_WINDOW = MEETING_SECONDS - 4.0
-PARTNER = "#partner-video"
-PEOPLE = [("Ada Lovelace", "Attendee"), ("Alan Turing", "Sponsor"), ("Grace Hopper", "Attendee")]
-# Each attendee's fake camera shows a different variant of the clip.
-VARIANT_OF = {"Ada Lovelace": "plain", "Alan Turing": "mirror", "Grace Hopper": "swap"}
 
 # Counts the oscillators the page starts (the matched chime) without touching the page's code.
 CHIME_PROBE = """
@@ -92,123 +90,6 @@ def shots(request: pytest.FixtureRequest) -> Iterator[Shots]:
     yield Shots(request.node.name)
 
 
-@dataclass
-class Attendee:
-    name: str
-    variant: str
-    ticket: TicketRecord
-    browser: Browser
-    page: Page
-
-    def button(self, name: str, exact: bool = False) -> Locator:
-        return self.page.get_by_role("button", name=name, exact=exact)
-
-
-async def _event(
-    server: LiveServer, starts_in: float, people: list[tuple[str, str]]
-) -> tuple[SessionRecord, dict[str, TicketRecord]]:
-    store = server.store
-    now = datetime.now(UTC)
-    event = await store.create_event(
-        EventInput(
-            name="Spring Summit",
-            timezone="UTC",
-            days=tuple((now + timedelta(days=d)).date() for d in (-1, 0, 1)),
-        )
-    )
-    await store.create_ticket_type(event.id, "Attendee")
-    await store.create_ticket_type(event.id, "Sponsor")
-    tickets = await store.create_tickets(
-        event.id,
-        [
-            TicketInput(
-                name=name,
-                email=f"{name.split()[0].lower()}@example.org",
-                ticket_type=kind,
-                headline=f"{name.split()[0]}'s headline",
-            )
-            for name, kind in people
-        ],
-    )
-    start = now + timedelta(seconds=starts_in)
-    session = await store.create_session(
-        event.id,
-        SessionInput(
-            title="Morning networking",
-            starts_at=start,
-            ends_at=start + timedelta(minutes=50),
-            meeting_seconds=MEETING_SECONDS,
-        ),
-    )
-    return session, {t.name: t for t in tickets}
-
-
-def _sharpness_ratio(frame: np.ndarray, variant: str) -> float:
-    """Detail in the background (the shuttle model beside her) relative to detail in her face.
-
-    Both are measured at 320x240, and as a ratio, so that WebRTC scaling the video down under load does
-    not look like (or hide) a blur: only a background effect lowers the ratio.
-    """
-    small = np.asarray(Image.fromarray(frame).resize((320, 240), Image.Resampling.BILINEAR), dtype=np.float32)
-    gray = small @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
-    background = gray[10:130, 232:304]  # the shuttle model, right of her head
-    face = gray[30:100, 100:160]  # eyes, nose and mouth
-    if variant == "mirror":
-        background = gray[10:130, 16:88]
-        face = gray[30:100, 160:220]
-    return laplacian_variance(background) / max(laplacian_variance(face), 1e-6)
-
-
-async def _sharpness(page: Page, variant: str, samples: int = 3) -> float:
-    values = []
-    for _ in range(samples):
-        values.append(_sharpness_ratio(await capture_frame(page, PARTNER), variant))
-        await asyncio.sleep(0.3)
-    return float(np.median(values))
-
-
-async def _expect_partner_video(me: Attendee, partner: Attendee) -> None:
-    """The page decodes the partner's video at the camera's size, frames keep coming, and it is theirs."""
-    await wait_for_video_frames(me.page, PARTNER)
-    # Frames keep coming (generous timeout: the machine may be busy).
-    await wait_for_video_frames(me.page, PARTNER, count=10)
-    # Whose video: the frame looks like the partner's camera variant, not mine (the switch from the
-    # waiting slate may take a frame or two).
-    seen = None
-    for _ in range(20):
-        seen = closest_variant(await capture_frame(me.page, PARTNER))
-        if seen == partner.variant:
-            break
-        await asyncio.sleep(0.5)
-    assert seen == partner.variant, f"{me.name} sees {seen}, expected {partner.name}'s {partner.variant}"
-    stats = await video_stats(me.page, PARTNER)
-    assert stats is not None and not stats["paused"]
-    # The camera's 4:3 picture (the waiting slate is 16:9); WebRTC may scale it down while the sender's
-    # bandwidth estimate ramps up or its CPU is busy, never up.
-    assert stats["width"] * 3 == stats["height"] * 4, stats
-    assert 160 <= stats["width"] <= 640, stats
-
-
-GREEN = (0x20, 0xC0, 0x40)
-
-
-async def _expect_colour_background(page: Page, selector: str, rgb: tuple[int, int, int]) -> None:
-    """The background beside the person (top corners) turns to the colour; the face does not."""
-    target = np.array(rgb, dtype=np.float32)
-    distance = face_distance = 0.0
-    for _ in range(30):
-        frame = await capture_frame(page, selector)
-        small = np.asarray(Image.fromarray(frame).resize((320, 240)), dtype=np.float32)
-        corners = np.concatenate([small[5:60, 5:50].reshape(-1, 3), small[5:60, 270:315].reshape(-1, 3)])
-        distance = float(np.linalg.norm(np.median(corners, axis=0) - target))
-        face = small[40:90, 130:190].reshape(-1, 3)
-        face_distance = float(np.linalg.norm(np.median(face, axis=0) - target))
-        if distance < 40 and face_distance > 80:
-            return
-        await asyncio.sleep(0.5)
-    raise AssertionError(f"background not {rgb}: corner distance {distance:.0f}, face {face_distance:.0f}")
-
-
 async def _meeting_ends_at(page: Page) -> float:
     value = await page.evaluate("window.speedmeet.meeting && window.speedmeet.meeting.ends_at")
     assert isinstance(value, float | int)
@@ -229,65 +110,6 @@ async def _timer_seconds(page: Page) -> int:
     text = (await page.locator("#meeting-timer").inner_text()).strip()
     minutes, seconds = text.split(":")
     return int(minutes) * 60 + int(seconds)
-
-
-async def test_a_ticket_is_required(server: LiveServer, clips: dict[str, Path], shots: Shots) -> None:
-    session, tickets = await _event(server, -60, [("Olga Organiser", "Attendee")])
-    async with chromium(clips["plain"]) as browser:
-        _, page = await new_page(browser)
-        await page.goto(f"{server.base_url}/s/{session.id}")
-        await expect(page.get_by_role("heading", name="You need a ticket to join")).to_be_visible()
-        await expect(page.get_by_text("organisers included")).to_be_visible()
-        await shots.take(page, "no-ticket")
-        await page.goto(server.join_url(session.id, "not-a-ticket"))
-        await expect(page.get_by_role("heading", name="This ticket link is not valid")).to_be_visible()
-        await shots.take(page, "bad-ticket")
-        await page.goto(server.join_url(session.id + 100, tickets["Olga Organiser"].secret))
-        await expect(page.get_by_role("heading", name="This session does not exist")).to_be_visible()
-        # None of these pages asked for the camera or opened the signalling socket.
-        assert await page.evaluate("window.speedmeet.signalling") is None
-
-
-async def test_matches_after_the_session(server: LiveServer, clips: dict[str, Path], shots: Shots) -> None:
-    """A page opened after the end shows the matches (over HTTP) and can still send a connection request."""
-    session, tickets = await _event(server, -1800, PEOPLE)
-    store = server.store
-    ada, alan, grace = (tickets[n] for n in ("Ada Lovelace", "Alan Turing", "Grace Hopper"))
-    # The session ran 30 minutes ago and ended 20 minutes later; Ada met Alan, then Grace.
-    await store.update_session(
-        session.id,
-        SessionInput(
-            title=session.title,
-            starts_at=session.starts_at,
-            ends_at=session.starts_at + timedelta(minutes=20),
-            meeting_seconds=session.meeting_seconds,
-        ),
-    )
-    for partner, minute in ((alan, 2), (grace, 8)):
-        started = session.starts_at + timedelta(minutes=minute)
-        meeting = await store.record_meeting_started(session.id, ada.id, partner.id, started, 1.0, 2.0)
-        await store.record_meeting_ended(meeting, started + timedelta(minutes=4), 1, "timeout")
-    await store.request_connection(alan.id, ada.id, session.starts_at + timedelta(minutes=5))
-
-    async with chromium(clips["plain"]) as browser:
-        _, page = await new_page(browser)
-        await page.goto(server.join_url(session.id, ada.secret))
-        await expect(page.get_by_role("heading", name="The session is over")).to_be_visible()
-        over = page.locator("#over-matches")
-        await expect(over.get_by_role("listitem")).to_have_count(2)
-        await expect(over.get_by_role("listitem").first).to_contain_text("Alan Turing")
-        await expect(over.get_by_role("listitem").first).to_contain_text("for 4 min")
-        # Alan asked during the meeting: Ada accepts from here; she asks Grace.
-        await over.get_by_role("button", name="Accept connection request from Alan Turing").click()
-        await expect(over.get_by_role("button", name="Connected with Alan Turing")).to_be_visible()
-        await over.get_by_role("button", name="Connect with Grace Hopper").click()
-        requested = over.get_by_role("button", name="Connection requested from Grace Hopper")
-        await expect(requested).to_be_visible()
-        await shots.take(page, "matches-after-the-session")
-        # Nothing to film after the end: the page never turned the camera on.
-        assert await page.evaluate("window.speedmeet.local.stream.getTracks().length") == 0
-    states = {c.other_name: (c.state, c.requested_by_me) for c in await store.connections_for_ticket(ada.id)}
-    assert states == {"Alan Turing": ("accepted", False), "Grace Hopper": ("requested", True)}
 
 
 @pytest.mark.timeout(480)  # a whole session with three browsers; generous for a busy machine
@@ -313,7 +135,7 @@ async def test_speed_networking_in_the_browser(
         browsers[name] = (browser, page)
     # The session starts a few seconds from now: long enough to see the page before the start, even on a
     # busy machine.
-    session, tickets = await _event(server, 15, PEOPLE)
+    session, tickets = await summit_event(server, 15, PEOPLE)
     # A pre-session image, as the organiser would upload it.
     image = Image.fromarray(astronaut_frame(0, 2)).resize((320, 240))
     buf = io.BytesIO()
@@ -356,8 +178,8 @@ async def test_speed_networking_in_the_browser(
         assert "matched-flash" in (await me.page.locator("#stage").get_attribute("class") or "")
     await expect(ada.page.locator("#partner-type")).to_have_text("Sponsor")
     await expect(alan.page.locator("#partner-type")).to_have_text("Attendee")
-    await _expect_partner_video(ada, alan)
-    await _expect_partner_video(alan, ada)
+    await expect_partner_video(ada, alan)
+    await expect_partner_video(alan, ada)
     await shots.take(ada.page, "matched-ada")
     await shots.take(alan.page, "matched-alan")
     assert await unnamed_controls(ada.page) == []
@@ -437,7 +259,7 @@ async def test_speed_networking_in_the_browser(
     await admin.context.close()
 
     # Blur chosen by Alan shows up blurred in Ada's view of him (pixels of a captured frame).
-    sharp = await _sharpness(ada.page, alan.variant)
+    sharp = await sharpness(ada.page, alan.variant)
     await alan.button("Background settings").click()
     await expect(alan.page.get_by_role("heading", name="Background")).to_be_visible()
     await alan.page.get_by_role("group", name="Background options").get_by_role("button", name="Blur").click()
@@ -450,10 +272,10 @@ async def test_speed_networking_in_the_browser(
     blurred = sharp
     for _ in range(30):
         await asyncio.sleep(0.5)
-        blurred = await _sharpness(ada.page, alan.variant, samples=1)
+        blurred = await sharpness(ada.page, alan.variant, samples=1)
         if blurred < 0.35 * sharp:
             break
-    blurred = await _sharpness(ada.page, alan.variant)
+    blurred = await sharpness(ada.page, alan.variant)
     await shots.take(ada.page, "partner-blurred")
     assert blurred < 0.35 * sharp, f"background detail {sharp:.0f} -> {blurred:.0f}: not blurred"
     assert closest_variant(await capture_frame(ada.page, PARTNER)) == alan.variant
@@ -464,7 +286,7 @@ async def test_speed_networking_in_the_browser(
     await expect(alan.page.get_by_role("heading", name="Ada Lovelace")).to_be_visible(timeout=15_000)
     assert await _meeting_ends_at(alan.page) == pytest.approx(ends_at, abs=0.01)
     await expect(alan.button("Connected with Ada Lovelace")).to_be_visible()
-    await _expect_partner_video(alan, ada)
+    await expect_partner_video(alan, ada)
 
     # Leave (the phone icon) ends only the meeting: both are back at the ready screen.
     await ada.button("Leave meeting").click()
@@ -492,7 +314,7 @@ async def test_speed_networking_in_the_browser(
     await grace.page.get_by_label("Background colour").fill("#20c040")
     await expect(options.get_by_role("button", name="Colour")).to_have_attribute("aria-pressed", "true")
     await wait_for_video_frames(grace.page, "#background-preview")
-    await _expect_colour_background(grace.page, "#background-preview", GREEN)
+    await expect_colour_background(grace.page, "#background-preview", GREEN)
     await shots.take(grace.page, "phone-background-preview")
     await grace.page.keyboard.press("Escape")
     await expect(options).to_be_hidden()
@@ -505,9 +327,9 @@ async def test_speed_networking_in_the_browser(
     await ada.button("I'm Ready").click()
     await expect(grace.page.get_by_role("heading", name="Ada Lovelace")).to_be_visible(timeout=15_000)
     await expect(ada.page.get_by_role("heading", name="Grace Hopper")).to_be_visible()
-    await _expect_partner_video(grace, ada)
+    await expect_partner_video(grace, ada)
     await wait_for_video_frames(ada.page, PARTNER)
-    await _expect_colour_background(ada.page, PARTNER, GREEN)  # Ada sees Grace in front of green
+    await expect_colour_background(ada.page, PARTNER, GREEN)  # Ada sees Grace in front of green
     await shots.take(grace.page, "phone-meeting")
     width = await grace.page.evaluate("document.documentElement.scrollWidth")
     assert width <= 391, f"the meeting scrolls sideways at phone width ({width}px)"
