@@ -39,6 +39,7 @@ from web.store.history import (
 from web.store.inputs import AssetInput, EventInput, SessionInput, TicketInput, UploadQuota
 from web.store.integrity import conflict_message
 from web.store.interests import InterestStore, replace_ticket_interests
+from web.store.moderation import ModerationStore
 from web.store.notes import NoteStore
 from web.store.records import (
     AssetRecord,
@@ -265,6 +266,7 @@ class Store:
         self._closed = False
         self.interests = InterestStore(self._tx)
         self.notes = NoteStore(self._tx)
+        self.moderation = ModerationStore(self._tx)
 
     @property
     def engine(self) -> AsyncEngine:
