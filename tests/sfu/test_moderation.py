@@ -42,6 +42,7 @@ async def test_a_removed_attendee_is_taken_out_at_once_and_cannot_rejoin(
         assert b.close_code == p.CloseCode.REMOVED_FROM_SESSION == 4012
         ended = await a.wait_for("meeting_ended")
         assert isinstance(ended, p.MeetingEnded)
+        assert (ended.reason, ended.left_by) == ("left", "partner")
         # The same link is refused, with the same code, while the removal stands.
         refusal = await _refused(server, 1)
         assert (refusal.code, refusal.close_code) == ("removed_from_session", 4012)
