@@ -6,7 +6,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from aiohttp import web
 
-from web import admin_api, attendee_api, export_api, interests_api
+from web import admin_api, attendee_api, export_api, interests_api, moderation_api
 from web.json_io import respond_json
 from web.openapi import build_openapi
 from web.pages import add_page_routes
@@ -17,6 +17,7 @@ API_ROUTES: list[Route] = [
     *attendee_api.ROUTES,
     *interests_api.ROUTES,
     *export_api.ROUTES,
+    *moderation_api.ROUTES,
 ]
 
 

@@ -23,7 +23,9 @@ from web.fields import (
     Tag,
     TimeZoneName,
 )
+from web.json_io import MAX_ID
 from web.store.interests import MAX_EVENT_TAGS, MAX_TICKET_INTERESTS
+from web.store.moderation import ReportAction
 from web.store.notes import RATING_MAX, RATING_MIN
 from web.store.store import (
     COOLDOWN_SECONDS_MAX,
@@ -363,6 +365,49 @@ class RatingSummaryOut(Output):
     answers: int = Field(description='"Would meet again" answered')
     would_meet_again: int
     would_meet_again_share: float | None
+
+
+# ---- moderation --------------------------------------------------------------------------------------------
+
+
+class RemovalIn(Input):
+    ticket_id: Annotated[int, Field(ge=1, le=MAX_ID - 1), JSON_INTEGER] = Field(
+        description="A ticket of the session's event"
+    )
+
+
+class RemovalOut(Output):
+    session_id: int
+    ticket_id: int
+    name: str
+    removed_at: datetime
+
+
+class RemovalsOut(Output):
+    removals: list[RemovalOut]
+
+
+class ReportOut(Output):
+    id: int
+    session_id: int
+    by_ticket_id: int
+    by_name: str
+    reported_ticket_id: int
+    reported_name: str
+    reason: str
+    created_at: datetime
+    action: ReportAction | None = Field(description="What the organiser did about it (null: not handled)")
+    action_note: str | None
+    action_at: datetime | None
+
+
+class ReportsOut(Output):
+    reports: list[ReportOut]
+
+
+class ReportActionIn(Input):
+    action: ReportAction | None = Field(description="null clears the action")
+    note: NoteText = Field(None, description="The organiser's own note (at most 1,000 characters)")
 
 
 # ---- attendee view -----------------------------------------------------------------------------------------

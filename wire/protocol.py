@@ -37,6 +37,7 @@ class CloseCode(IntEnum):
     SESSION_NOT_LIVE = 4009  # not started yet, or over (and no meeting of yours still running)
     REPLACED = 4010  # the same ticket opened another connection to this session
     TICKET_REVOKED = 4011  # the organiser revoked, deleted or changed the role of the ticket
+    REMOVED_FROM_SESSION = 4012  # the organiser removed the attendee from this session; no rejoining it
     NO_MEDIA_CAPACITY = 4507  # no media server has room for another attendee now; try again later
     PROTOCOL_ERROR = 4400  # too many malformed messages, or an unsupported protocol version
     RATE_LIMITED = 4429  # the socket sent messages faster than its budget allows
@@ -50,6 +51,7 @@ ErrorCode = Literal[
     "session_not_live",
     "replaced",
     "ticket_revoked",
+    "removed_from_session",
     "unsupported_version",
     "bad_message",  # not JSON, unknown type, missing/invalid fields
     "invalid_command",  # valid message that makes no sense now (e.g. extend outside the window)

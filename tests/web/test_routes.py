@@ -36,6 +36,7 @@ def _ids(demo: Demo) -> dict[str, str]:
         "type_id": str(demo.types["Speaker"]),
         "asset_id": "1",
         "meeting_id": "1",
+        "report_id": "1",
     }
 
 

@@ -15,6 +15,12 @@ class JoinRefused(Exception):
         self.close_code = close_code
 
 
+def removed_from_session() -> JoinRefused:
+    """The refusal of a ticket the organiser removed from the session."""
+    message = "The organiser removed you from this session"
+    return JoinRefused("removed_from_session", message, CloseCode.REMOVED_FROM_SESSION)
+
+
 class CommandRejected(Exception):
     """A well-formed client message that cannot be carried out now: answered with a non-fatal `error`."""
 

@@ -88,6 +88,17 @@ class RoomRegistry:
             if room.session.event_id == before.event_id:
                 await room.ticket_changed(before, after)
 
+    async def removal_changed(self, session_id: int, ticket_id: int, removed: bool) -> None:
+        """The organiser removed a ticket from a session (taken out of its running room at once, see
+        `SessionRoom.remove`) or let it back."""
+        room = self._rooms.get(session_id)
+        if room is None:
+            return
+        if removed:
+            await room.remove(ticket_id)
+        else:
+            room.roster.removed.discard(str(ticket_id))
+
     async def session_changed(self, session: SessionRecord) -> None:
         """Hand an edited session to its running room, if any (see `SessionRoom.update_session`)."""
         room = self._rooms.get(session.id)

@@ -39,7 +39,6 @@ from matcher import (
     InvalidCommand,
     Matcher,
     MatcherError,
-    SessionRules,
     UnknownAttendee,
 )
 from sfu import interface as mi
@@ -48,13 +47,13 @@ from web.room.announcer import Announcer
 from web.room.attendee import Attendee
 from web.room.budget import TokenBucket
 from web.room.commands import named, run_command
-from web.room.errors import CommandRejected, JoinRefused
+from web.room.errors import CommandRejected, JoinRefused, removed_from_session
 from web.room.history import History, rows_for
 from web.room.live import LiveCounts, live_counts
 from web.room.media import RoomMedia
 from web.room.media_messages import MediaMessages
 from web.room.roster import Roster
-from web.room.settings import RoomSettings
+from web.room.settings import RoomSettings, rules_for
 from web.room.socket import AttendeeSocket
 from web.store.records import SessionRecord, TicketRecord
 from web.store.store import Store
@@ -64,21 +63,6 @@ if TYPE_CHECKING:
     from web.session_metrics import SessionMetrics
 
 logger = logging.getLogger(__name__)
-
-
-def rules_for(session: SessionRecord, settings: RoomSettings) -> SessionRules:
-    """The matcher rules of a stored session."""
-    return SessionRules(
-        meeting_seconds=float(session.meeting_seconds),
-        allow_rematch=session.allow_rematch,
-        rematch_cooldown_seconds=float(session.rematch_cooldown_seconds),
-        allowed_pairs=SessionRules.pairs_from(session.allowed_pairs),
-        max_extensions=session.max_extensions,
-        extend_window_seconds=settings.extend_window_seconds,
-        grace_seconds=settings.grace_seconds,
-        ends_at=session.ends_at.timestamp(),
-        interest_weighting=session.interest_weighting,
-    )
 
 
 def peer_id(session_id: int, ticket_id: int) -> str:
@@ -133,6 +117,8 @@ class SessionRoom(MediaMessages):
         tickets = await self.store.list_tickets(event_id)
         interests = await self.store.interests.interests_of(t.id for t in tickets)
         self.roster.load(tickets, meetings, interests)
+        removed = await self.store.moderation.removed_ticket_ids(self.session.id)
+        self.roster.removed = {str(t) for t in removed}
         blocks = await self.store.blocks_for_event(event_id)
         connections = await self.store.connections_for_event(event_id)
         self.matcher.seed_history(
@@ -237,19 +223,37 @@ class SessionRoom(MediaMessages):
                     [], [(a.attendee, self._welcome(a)) for a in told if a.socket is not None]
                 )
                 return
-            events: list[Event] = []
-            if self.matcher.view(attendee.attendee).state is AttendeeState.meeting:
-                events += self.matcher.leave(attendee.attendee)
-            sock, attendee.socket = attendee.socket, None
-            if sock is not None:
-                self.media.post(mi.ClosePeerConnection(peer=attendee.peer))
-                events += self.matcher.disconnect(attendee.attendee)
-            done = self._apply(events)
+            out = self._take_out(attendee)
+        message = "This ticket was changed by the organiser: open your newest invitation link"
+        await self._taken_out(*out, JoinRefused("ticket_revoked", message, p.CloseCode.TICKET_REVOKED))
+
+    async def remove(self, ticket_id: int) -> None:
+        """Removed from the session: refused from now on, a meeting ends, the socket closes (4012)."""
+        self.roster.removed.add(str(ticket_id))
+        async with self._lock:
+            attendee = self.attendees.get(str(ticket_id))
+            out = self._take_out(attendee) if attendee is not None else None
+        if out is not None:
+            await self._taken_out(*out, removed_from_session())
+
+    def _take_out(self, attendee: Attendee) -> tuple[asyncio.Future[None], AttendeeSocket | None]:
+        """End the attendee's meeting and drop their socket and media (the caller holds the lock)."""
+        events: list[Event] = []
+        if self.matcher.view(attendee.attendee).state is AttendeeState.meeting:
+            events += self.matcher.leave(attendee.attendee)
+        sock, attendee.socket = attendee.socket, None
+        if sock is not None:
+            self.media.post(mi.ClosePeerConnection(peer=attendee.peer))
+            events += self.matcher.disconnect(attendee.attendee)
+        return self._apply(events), sock
+
+    async def _taken_out(
+        self, done: asyncio.Future[None], sock: AttendeeSocket | None, why: JoinRefused
+    ) -> None:
         await done
         if sock is not None:
-            message = "This ticket was changed by the organiser: open your newest invitation link"
-            sock.send(p.Error(code="ticket_revoked", message=message, fatal=True))
-            await sock.close(p.CloseCode.TICKET_REVOKED, "ticket revoked")
+            sock.send(p.Error(code=why.code, message=why.message, fatal=True))
+            await sock.close(why.close_code, why.message)
 
     def in_meeting(self, attendee: str) -> bool:
         if attendee not in self.attendees:
@@ -263,6 +267,8 @@ class SessionRoom(MediaMessages):
         the join is left behind when it is refused or cancelled."""
         if self._stopped:
             raise JoinRefused("shutting_down", "The server is restarting", p.CloseCode.SHUTTING_DOWN)
+        if str(ticket.id) in self.roster.removed:
+            raise removed_from_session()
         sock = AttendeeSocket(
             ws,
             f"s{self.session.id}-t{ticket.id}",

@@ -1,6 +1,7 @@
 """The event's people as a room knows them, read once when the room starts: every ticket (for admitting
 sockets without the store, and for the cards of partners who are not in the room), and this session's
-meetings stored before the room started (after a restart, the matches list still has them)."""
+meetings stored before the room started (after a restart, the matches list still has them), and the
+attendees the organiser removed from the session (kept up to date by the room)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ class Roster:
         self._past: dict[str, list[MeetingRecord]] = {}  # by attendee
         self._interests: dict[str, list[str]] = {}  # by attendee; None known: none
         self._loaded: set[str] = set()  # attendees whose interests were read
+        self.removed: set[str] = set()  # attendees the organiser removed from this session
 
     def load(
         self,

@@ -1,10 +1,14 @@
-"""Tunables of the session rooms (defaults suit production; tests shorten some)."""
+"""Tunables of the session rooms (defaults suit production; tests shorten some), and the matcher rules of
+a stored session under them."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from matcher import SessionRules
+from web.store.records import SessionRecord
 
 
 @dataclass(frozen=True)
@@ -24,3 +28,18 @@ class RoomSettings:
     message_burst: float = 100.0
     # Wall clock of the rooms (meeting deadlines are absolute epoch seconds); tests shift it to jump ahead.
     clock: Callable[[], float] = time.time
+
+
+def rules_for(session: SessionRecord, settings: RoomSettings) -> SessionRules:
+    """The matcher rules of a stored session."""
+    return SessionRules(
+        meeting_seconds=float(session.meeting_seconds),
+        allow_rematch=session.allow_rematch,
+        rematch_cooldown_seconds=float(session.rematch_cooldown_seconds),
+        allowed_pairs=SessionRules.pairs_from(session.allowed_pairs),
+        max_extensions=session.max_extensions,
+        extend_window_seconds=settings.extend_window_seconds,
+        grace_seconds=settings.grace_seconds,
+        ends_at=session.ends_at.timestamp(),
+        interest_weighting=session.interest_weighting,
+    )

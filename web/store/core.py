@@ -25,6 +25,7 @@ from web.store.helpers import hash_token, utc_now
 from web.store.inputs import AssetInput
 from web.store.integrity import conflict_message
 from web.store.interests import InterestStore
+from web.store.moderation import ModerationStore
 from web.store.notes import NoteStore
 from web.store.recovery import close_interrupted_meetings
 
@@ -66,6 +67,7 @@ class StoreCore:
         self._closed = False
         self.interests = InterestStore(self._tx)
         self.notes = NoteStore(self._tx)
+        self.moderation = ModerationStore(self._tx)
 
     @property
     def engine(self) -> AsyncEngine:

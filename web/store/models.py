@@ -204,6 +204,22 @@ class Report(Base):
     reported_ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
     reason: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # What the organiser did about it ("dismissed", "warned", "removed"; None: not handled yet).
+    action: Mapped[str | None] = mapped_column(String(20))
+    action_note: Mapped[str | None] = mapped_column(Text)
+    action_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class SessionRemoval(Base):
+    """An attendee the organiser removed from a session: its room refuses the ticket until the row goes."""
+
+    __tablename__ = "session_removals"
+    __table_args__ = (UniqueConstraint("session_id", "ticket_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    removed_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class EventInterest(Base):

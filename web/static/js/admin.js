@@ -11,6 +11,7 @@ import {
   saveEventTags,
   splitHeadline,
 } from "./admin_followup.js";
+import { loadModeration, removeButton, wireModeration } from "./admin_moderation.js";
 
 const TOKEN_KEY = "speedmeet.adminToken";
 const LIVE_POLL_MS = 2000;
@@ -694,6 +695,7 @@ async function openSession(sessionId) {
   renderPreMedia();
   startLive();
   loadRatings(state);
+  loadModeration(state);
   $("#session-extra-title").setAttribute("tabindex", "-1");
   $("#session-extra-title").focus();
 }
@@ -802,9 +804,17 @@ function renderLive(data) {
       ? meetings.map((m) => {
           const names = m.a && m.b ? `${nameOf(m.a)} & ${nameOf(m.b)}` : m.names ? m.names.join(" & ") : m.meeting_id;
           const left = toEpoch(m.ends_at) - serverNow;
-          return h("tr", {}, h("td", {}, names), h("td", { class: "mono" }, fmtClock(left)), h("td", {}, String(m.extensions ?? 0)));
+          const remove = m.a && m.b ? [removeButton(m.a), removeButton(m.b)] : [];
+          return h(
+            "tr",
+            {},
+            h("td", {}, names),
+            h("td", { class: "mono" }, fmtClock(left)),
+            h("td", {}, String(m.extensions ?? 0)),
+            h("td", { class: "remove-cell" }, ...remove),
+          );
         })
-      : h("tr", {}, h("td", { colspan: "3", class: "muted small" }, "No meetings in progress.")),
+      : h("tr", {}, h("td", { colspan: "4", class: "muted small" }, "No meetings in progress.")),
   );
   const status = (data && data.status) || sessionStatus(state.session);
   const notes = [];
@@ -989,6 +999,7 @@ function wire() {
   $("#btn-export-meetings").addEventListener("click", () => downloadExport(state, "meetings"));
   $("#btn-export-connections").addEventListener("click", () => downloadExport(state, "connections"));
   $("#btn-ratings-refresh").addEventListener("click", () => loadRatings(state));
+  wireModeration(state);
   $("#asset-file").addEventListener("change", async (event) => {
     await uploadAssets([...event.target.files]);
     event.target.value = "";

@@ -654,6 +654,8 @@ function onSocketDown({ code, error, final }) {
     showError("This ticket is for another event", "Your ticket does not give access to this session.");
   } else if (reason === "session_not_found" || code === 4004) {
     showError("This session does not exist", "Check the link in your invitation.");
+  } else if (reason === "removed_from_session" || code === 4012) {
+    showError("You were removed from this session", "The organiser removed you from this session.");
   } else if (reason === "replaced" || code === 4010) {
     fill(
       banner,

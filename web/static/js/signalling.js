@@ -1,10 +1,11 @@
 // The attendee's WebSocket to the server (docs/protocol.md): reconnects by itself after drops,
-// and stops for good after a fatal error (bad ticket, session not live, replaced by another tab).
+// and stops for good after a fatal error (bad ticket, session not live, replaced by another tab, removed
+// from the session by the organiser).
 
 export const PROTOCOL_VERSION = 1;
 
 // Close codes after which reconnecting would only get the same answer.
-const FINAL_CLOSE_CODES = new Set([4001, 4003, 4004, 4010, 4400]);
+const FINAL_CLOSE_CODES = new Set([4001, 4003, 4004, 4010, 4012, 4400]);
 
 export class Signalling extends EventTarget {
   constructor(url) {
