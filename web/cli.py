@@ -208,7 +208,7 @@ def config_from_args(args: argparse.Namespace, env: Mapping[str, str] | None = N
         bus = bus_settings(args)
     except WorkerConfigError as exc:
         raise ConfigError(str(exc)) from None
-    default_workers = 0 if bus is not None else 0 * default_worker_count()
+    default_workers = 0 if bus is not None else default_worker_count()
     workers = (
         args.workers if args.workers is not None else _int_env("SPEEDMEET_WORKERS", default_workers, env)
     )

@@ -125,6 +125,9 @@ async def _world(api: Api, n: int) -> World:
     meeting = await api.store.record_meeting_started(session["id"], ids["Ada"], ids["Bob"], started, 1.0, 2.0)
     await api.store.record_meeting_ended(meeting, started.replace(minute=8), 0, "timeout")
     await api.store.notes.save_note(meeting, ids["Ada"], "Follow up", 4, True, started.replace(minute=9))
+    await api.store.record_report(session["id"], ids["Ada"], ids["Bob"], "late", started.replace(minute=7))
+    [report] = await api.store.moderation.reports(session["id"])
+    await api.store.moderation.remove(session["id"], ids["Bob"], started.replace(minute=10))
     asset = await api.ok("POST", f"/api/admin/events/{eid}/assets", data=image_bytes(), status=201)
     own = await api.ok(
         "POST", "/api/me/backgrounds", data=image_bytes(), token=None, status=201, params={"t": secret}
@@ -138,6 +141,7 @@ async def _world(api: Api, n: int) -> World:
             "ticket_id": [ids["Bob"], ids["Cy"]],
             "type_id": [types["Spare"], types["Sponsor"]],
             "asset_id": [asset["id"]],
+            "report_id": [report.id],
         },
         attendee_ids={
             "session_id": [session["id"]],
@@ -247,6 +251,13 @@ def _fuzz(operation: Any, base_url: str, world: World, findings: Findings) -> No
     http.close()
 
 
+# Operations whose success a drawn request almost never reaches, and where their successes are tested.
+RARELY_SUCCEEDS = {
+    "POST /api/admin/sessions/{session_id}/removals": "its body must name a ticket of the session's event "
+    "that is not removed yet (tests/web/test_moderation_api.py)",
+}
+
+
 async def test_every_operation_answers_as_its_document_says(start_server: StartServer) -> None:
     api = await start_server()
     document = (await api.get("/api/openapi.json", token=None)).body
@@ -260,4 +271,5 @@ async def test_every_operation_answers_as_its_document_says(start_server: StartS
     assert not findings.failures, findings.report()
     # The fuzzing reached the handlers, not only the doors: every operation answered a success.
     succeeded = {label for (label, status), _ in findings.statuses.items() if status < 300}
-    assert succeeded == {op.label for op in operations}, sorted({op.label for op in operations} - succeeded)
+    expected = {op.label for op in operations} - set(RARELY_SUCCEEDS)
+    assert succeeded >= expected, sorted(expected - succeeded)

@@ -15,6 +15,7 @@ import pytest
 from web.cli import build_parser, config_from_args
 from web.config import Config, ConfigError, IceServer
 from web.store import Store, default_database_url
+from web.workers import default_worker_count
 
 
 def _config(argv: list[str], env: dict[str, str]) -> Config:
@@ -188,3 +189,12 @@ def test_upload_quotas_pixels_and_timeouts_from_flag_or_env() -> None:
         _config(["serve"], {"SPEEDMEET_HEADER_TIMEOUT": "soon"})
     with pytest.raises(ConfigError, match="header_timeout must be positive"):
         _config(["serve", "--header-timeout", "0"], {})
+
+
+def test_serve_uses_a_media_worker_per_core_unless_told_otherwise() -> None:
+    parser = build_parser()
+    assert config_from_args(parser.parse_args(["serve"]), {}).workers == default_worker_count()
+    assert config_from_args(parser.parse_args(["serve", "--workers", "0"]), {}).workers == 0
+    assert config_from_args(parser.parse_args(["serve"]), {"SPEEDMEET_WORKERS": "3"}).workers == 3
+    remote = config_from_args(parser.parse_args(["serve", "--nats-url", "nats://127.0.0.1:4222"]), {})
+    assert remote.workers == 0 and remote.bus is not None and remote.bus.servers == ("nats://127.0.0.1:4222",)
