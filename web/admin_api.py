@@ -19,11 +19,11 @@ from web.admin_access import (
     store_of,
     store_upload,
 )
+from web.api_route import Route
 from web.auth import Admin, require_admin
 from web.errors import NotFound
 from web.json_io import no_content, path_id, read_json, respond
 from web.keys import ROOMS_KEY
-from web.route import Route
 from web.store import EventInput, TicketInput
 from web.views import asset_out, event_out, session_out, ticket_out, ticket_type_out
 

@@ -19,11 +19,11 @@ from web.admin_access import (
     save_upload,
     store_of,
 )
+from web.api_route import Route
 from web.auth import require_admin
 from web.errors import NotFound, Unprocessable
 from web.json_io import no_content, read_json, respond
 from web.keys import ROOMS_KEY
-from web.route import Route
 from web.store import MAX_SESSION_DURATION, SessionInput
 from web.views import session_out, summary_out
 

@@ -8,11 +8,11 @@ from aiohttp import web
 
 from web import schemas as s
 from web.admin_api import store_upload
+from web.api_route import Route
 from web.auth import check_ticket_event, require_ticket
 from web.errors import Conflict, NotFound
 from web.json_io import no_content, path_id, respond
 from web.keys import CLOCK_KEY, CONFIG_KEY, MEDIA_FILES_KEY, ROOMS_KEY, STORE_KEY
-from web.route import Route
 from web.store import ConnectionView, SessionRecord, Store, TicketRecord, UploadQuota
 from web.views import asset_out, connection_out, match_out, me_out, media_out, note_out
 

@@ -9,10 +9,10 @@ from aiohttp import web
 
 from web import exports
 from web.admin_api import require_session
+from web.api_route import Route
 from web.auth import require_admin, require_ticket
 from web.errors import NotFound
 from web.keys import STORE_KEY
-from web.route import Route
 
 _TICKET_QUERY = {"t": "Ticket secret from the join link (or send the X-Ticket header)"}
 

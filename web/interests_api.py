@@ -10,11 +10,11 @@ from aiohttp import web
 
 from web import schemas as s
 from web.admin_api import require_event, require_session
+from web.api_route import Route
 from web.auth import require_admin, require_ticket
 from web.errors import NotFound
 from web.json_io import path_id, read_json, respond
 from web.keys import ROOMS_KEY, STORE_KEY
-from web.route import Route
 from web.views import note_out, rating_out
 
 logger = logging.getLogger(__name__)

@@ -10,11 +10,11 @@ from aiohttp import web
 
 from web import schemas as s
 from web.admin_api import require_session
+from web.api_route import Route
 from web.auth import require_admin
 from web.errors import NotFound
 from web.json_io import no_content, path_id, read_json, respond
 from web.keys import ROOMS_KEY, STORE_KEY
-from web.route import Route
 
 
 async def _tell_room(request: web.Request, session_id: int, ticket_id: int, removed: bool) -> None:

@@ -9,8 +9,8 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from web.api_route import Route
 from web.json_io import MAX_ID
-from web.route import Route
 from web.schemas import ErrorOut
 
 _REF = "#/components/schemas/{model}"

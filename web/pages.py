@@ -11,6 +11,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from aio import LoopMonitor
+from web.api_route import Handler
 from web.errors import NotFound
 from web.keys import (
     MEDIA_FILES_KEY,
@@ -22,7 +23,6 @@ from web.keys import (
 from web.media_files import MediaFiles
 from web.middleware import PAGE_CSP
 from web.process_metrics import ProcessMetrics
-from web.route import Handler
 from web.schemas import HealthOut
 from web.session_metrics import SessionMetrics
 

@@ -7,10 +7,10 @@ from importlib.metadata import PackageNotFoundError, version
 from aiohttp import web
 
 from web import admin_api, attendee_api, export_api, interests_api, moderation_api
+from web.api_route import Route
 from web.json_io import respond_json
 from web.openapi import build_openapi
 from web.pages import add_page_routes
-from web.route import Route
 
 API_ROUTES: list[Route] = [
     *admin_api.ROUTES,
