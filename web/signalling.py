@@ -20,7 +20,7 @@ from web.room.errors import JoinRefused
 from web.room.registry import RoomRegistry
 from web.room.room import SessionRoom
 from web.store import Store
-from web.store.records import SessionRecord, TicketRecord
+from web.store.records import TicketRecord
 from wire import protocol as p
 
 logger = logging.getLogger(__name__)
@@ -65,8 +65,9 @@ async def ws_handler(request: web.Request) -> web.StreamResponse:
 async def _admit(
     request: web.Request, registry: RoomRegistry, store: Store
 ) -> tuple[SessionRoom, TicketRecord]:
-    """The room and the ticket of a socket. A running room answers from memory (its session and its
-    event's tickets); the store only for the first socket of a session, or a ticket made since."""
+    """The room and the ticket of a socket. The room of a live session is opened first (once, however
+    many sockets arrive together), and answers from memory (its session and its event's tickets); the
+    store is asked for a ticket made since, or when the session is not live."""
     secret = ticket_secret(request) or ""
     if not secret:
         raise JoinRefused(
@@ -78,7 +79,9 @@ async def _admit(
         raise JoinRefused("session_not_found", "No such session", p.CloseCode.SESSION_NOT_FOUND) from None
     if len(secret) > MAX_SECRET_LENGTH:
         raise JoinRefused("bad_ticket", "This ticket link is not valid", p.CloseCode.BAD_TICKET)
-    running = registry.get(session_id) if 0 < session_id < MAX_ID else None
+    if not 0 < session_id < MAX_ID:
+        raise JoinRefused("session_not_found", "No such session", p.CloseCode.SESSION_NOT_FOUND)
+    running = await registry.open_room(session_id)
     ticket = running.roster.ticket_by_secret(secret) if running is not None else None
     if ticket is None:
         ticket = await store.get_ticket_by_secret(secret)
@@ -86,10 +89,7 @@ async def _admit(
             raise JoinRefused("bad_ticket", "This ticket link is not valid", p.CloseCode.BAD_TICKET)
         if running is not None:
             running.roster.remember(ticket)
-    if running is not None and not running.stopped:
-        session: SessionRecord | None = running.session
-    else:
-        session = await store.get_session(session_id) if 0 < session_id < MAX_ID else None
+    session = running.session if running is not None else await registry.session(session_id)
     if session is None:
         raise JoinRefused("session_not_found", "No such session", p.CloseCode.SESSION_NOT_FOUND)
     if session.event_id != ticket.event_id:

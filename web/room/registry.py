@@ -49,6 +49,7 @@ class RoomRegistry:
         self._ice_servers = list(ice_servers or [])
         self._clock = clock or self.settings.clock
         self._rooms: dict[int, SessionRoom] = {}
+        self._sessions_loading: dict[int, asyncio.Future[SessionRecord | None]] = {}
         self._lock = asyncio.Lock()
         self._closed = False
         media.add_listener(self._media_event)
@@ -134,6 +135,30 @@ class RoomRegistry:
             if await room.request_connection(by, other):
                 return True
         return False
+
+    async def session(self, session_id: int) -> SessionRecord | None:
+        """The stored session; sockets arriving together share one look-up."""
+        pending = self._sessions_loading.get(session_id)
+        if pending is None:
+            pending = asyncio.ensure_future(self.store.get_session(session_id))
+            self._sessions_loading[session_id] = pending
+            pending.add_done_callback(lambda _: self._sessions_loading.pop(session_id, None))
+        return await asyncio.shield(pending)
+
+    async def open_room(self, session_id: int) -> SessionRoom | None:
+        """The running room of a session, started now if the session is live; None if it is not (or
+        does not exist). A join storm reads the session once and starts its room once, before any of
+        its sockets asks the store anything else."""
+        room = self._rooms.get(session_id)
+        if room is not None and not room.stopped:
+            return room
+        session = await self.session(session_id)
+        if session is None or session.status(datetime.fromtimestamp(self._clock(), UTC)) != "live":
+            return None
+        try:
+            return await self.room_for(session, "")
+        except JoinRefused:
+            return None
 
     async def room_for(self, session: SessionRecord, attendee: str) -> SessionRoom:
         """The room `attendee` may join now; raises JoinRefused when the session is not live (an attendee
