@@ -260,24 +260,33 @@ export function matchExtras(app, match, onChange) {
   if (note && note.would_meet_again !== null) summary.push(note.would_meet_again ? "Would meet again" : "Would not meet again");
   const text = note && note.note ? h("div", { class: "small note-text" }, note.note) : null;
   const prefix = `m${record.meeting_id}`;
+  // The list is drawn again whenever the session's state changes: a note being edited stays open, with
+  // what was typed so far.
+  const open = app.openNote === record.meeting_id;
   const form = h("form", { class: "note-form", hidden: true, "aria-label": `Note on ${match.partner.name}` });
+  form.hidden = !open;
   const editButton = h(
     "button",
     {
       type: "button",
       class: "small",
-      "aria-expanded": "false",
+      "aria-expanded": String(open),
       "aria-label": `${note ? "Edit" : "Add"} note on ${match.partner.name}`,
       onclick: () => {
         form.hidden = !form.hidden;
         editButton.setAttribute("aria-expanded", String(!form.hidden));
+        app.openNote = form.hidden ? null : record.meeting_id;
+        app.noteDraft = null;
       },
     },
     note ? "Edit note" : "Add note",
   );
+  form.addEventListener("input", () => {
+    app.noteDraft = readNote(form, prefix);
+  });
   fill(
     form,
-    noteFields(prefix, note),
+    noteFields(prefix, open && app.noteDraft ? app.noteDraft : note),
     h("div", { class: "actions" }, h("button", { type: "submit", class: "primary small" }, "Save note")),
     h("p", { class: "small", role: "status" }),
   );
@@ -285,6 +294,8 @@ export function matchExtras(app, match, onChange) {
     event.preventDefault();
     try {
       await saveNote(app, record.meeting_id, readNote(form, prefix));
+      app.openNote = null;
+      app.noteDraft = null;
       toast(`Saved your note on ${match.partner.name}`);
       onChange();
     } catch (err) {
