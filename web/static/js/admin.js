@@ -237,7 +237,9 @@ async function selectEvent(eventId) {
   stopLive();
   const ev = await attempt(() => api("GET", `/api/admin/events/${eventId}`));
   if (!ev) return;
-  state.event = ev.event || ev;
+  const next = ev.event || ev;
+  if (!state.event || state.event.id !== next.id) state.tagsShown = undefined; // another event's tags
+  state.event = next;
   state.session = null;
   state.editing = null;
   renderEvents();

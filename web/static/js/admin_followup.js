@@ -19,8 +19,17 @@ export async function loadEventTags(state) {
     state.interestTags = [];
     $("#interests-status").textContent = `Interest tags could not be loaded: ${err.message}`;
   }
-  $("#interest-tags").value = state.interestTags.join("\n");
+  showTags(state);
   renderTagCount();
+}
+
+/** Put the event's tags in the editor, unless the organiser has changed what was there (a load that
+ * finishes late must not overwrite their typing). */
+function showTags(state) {
+  const editor = $("#interest-tags");
+  if (state.tagsShown !== undefined && editor.value !== state.tagsShown) return;
+  editor.value = state.interestTags.join("\n");
+  state.tagsShown = editor.value;
 }
 
 export function renderTagCount() {
@@ -46,6 +55,7 @@ export async function saveEventTags(state) {
     });
     state.interestTags = saved.tags;
     $("#interest-tags").value = saved.tags.join("\n");
+    state.tagsShown = $("#interest-tags").value;
     status.textContent = `Saved ${saved.tags.length} interest tag${saved.tags.length === 1 ? "" : "s"}.`;
   } catch (err) {
     const details = err instanceof ApiError && err.body && err.body.details;
