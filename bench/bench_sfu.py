@@ -73,7 +73,7 @@ async def _seed(data_dir: Path, tickets: int) -> tuple[int, list[str]]:
 
 def _start_server(data_dir: Path) -> tuple[subprocess.Popen[str], str]:
     code = "import sys; from web.cli import main; sys.exit(main())"
-    args = ["serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", str(data_dir)]
+    args = ["serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", str(data_dir), "--workers", "0"]
     proc = subprocess.Popen(
         [sys.executable, "-c", code, *args],
         stdout=subprocess.PIPE,

@@ -130,6 +130,8 @@ class ServerProcess:
             sys.executable, "-m", "web.cli", "--log-level", "WARNING", "serve",
             "--host", "127.0.0.1", "--port", str(port),
             "--data-dir", str(self._dir / "data"), "--admin-token-file", str(token_file),
+            # One server process with its media (the figures are of that process), unless told otherwise.
+            "--workers", "0",
             *self._extra,
         ]  # fmt: skip
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
