@@ -13,7 +13,6 @@ import fractions
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from typing import TypeVar
 
 import av
@@ -22,6 +21,8 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from aio import cancel_and_wait
+from loadtest.pattern_tracks import ToneAudioTrack
+from loadtest.samples import AudioSample, VideoSample, summarise_audio, summarise_video
 from rtc.peer_connection import close_peer_connection
 from sfu.interface import (
     Answered,
@@ -87,70 +88,6 @@ class ColourTrack(MediaStreamTrack):
         return frame
 
 
-class ToneTrack(MediaStreamTrack):
-    """A sine tone (s16 stereo, 48 kHz, 20 ms frames), paced in real time."""
-
-    kind = "audio"
-
-    def __init__(self, hz: float) -> None:
-        super().__init__()
-        self._hz = hz
-        self._sent = 0
-        self._start: float | None = None
-
-    async def recv(self) -> av.AudioFrame:
-        if self.readyState != "live":
-            raise MediaStreamError
-        now = time.monotonic()
-        if self._start is None:
-            self._start = now
-        due = self._start + self._sent / AUDIO_RATE
-        if due > now:
-            await asyncio.sleep(due - now)
-        t = (np.arange(AUDIO_SAMPLES) + self._sent) / AUDIO_RATE
-        mono = (8000 * np.sin(2 * np.pi * self._hz * t)).astype(np.int16)
-        frame = av.AudioFrame.from_ndarray(np.repeat(mono, 2).reshape(1, -1), format="s16", layout="stereo")
-        frame.sample_rate, frame.pts = AUDIO_RATE, self._sent
-        frame.time_base = fractions.Fraction(1, AUDIO_RATE)
-        self._sent += AUDIO_SAMPLES
-        return frame
-
-
-# --- what the client receives ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class VideoSample:
-    rgb: tuple[int, int, int]
-
-    def is_colour(self, rgb: Sequence[int], tolerance: float = 40.0) -> bool:
-        return max(abs(a - b) for a, b in zip(self.rgb, rgb, strict=True)) <= tolerance
-
-
-@dataclass(frozen=True)
-class AudioSample:
-    rms: float
-    frequency: float
-
-
-def summarise_video(frame: av.VideoFrame) -> VideoSample:
-    small = frame.reformat(width=16, height=16, format="rgb24").to_ndarray().reshape(-1, 3)
-    median = np.median(small, axis=0)
-    return VideoSample((int(median[0]), int(median[1]), int(median[2])))
-
-
-def summarise_audio(frame: av.AudioFrame) -> AudioSample:
-    data = frame.to_ndarray()
-    channels = len(frame.layout.channels)
-    samples = data.reshape(-1, channels)[:, 0].astype(np.float64)
-    rms = float(np.sqrt(np.mean(samples**2))) if samples.size else 0.0
-    frequency = 0.0
-    if rms > 1.0 and samples.size >= 64:
-        spectrum = np.abs(np.fft.rfft(samples * np.hanning(samples.size)))
-        frequency = float(np.argmax(spectrum[1:]) + 1) * frame.sample_rate / samples.size
-    return AudioSample(rms, frequency)
-
-
 Answerer = Callable[[str], Awaitable[str]]
 
 
@@ -187,7 +124,7 @@ class MediaClient:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-        pc.addTrack(ToneTrack(self.tone_hz))
+        pc.addTrack(ToneAudioTrack(self.tone_hz))
         pc.addTrack(ColourTrack(self.rgb))
         await pc.setLocalDescription(await pc.createOffer())
         try:
@@ -206,7 +143,7 @@ class MediaClient:
         """The SDP of a fresh offer (from a peer connection closed again at once)."""
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         try:
-            pc.addTrack(ToneTrack(self.tone_hz))
+            pc.addTrack(ToneAudioTrack(self.tone_hz))
             pc.addTrack(ColourTrack(self.rgb))
             await pc.setLocalDescription(await pc.createOffer())
             return str(pc.localDescription.sdp)
@@ -225,7 +162,7 @@ class MediaClient:
                 frame = await track.recv()
             except MediaStreamError:
                 return
-            self.video.append(summarise_video(frame))
+            self.video.append(summarise_video(frame, time.monotonic()))
             self.video_frames += 1
 
     async def _consume_audio(self, track: MediaStreamTrack) -> None:
@@ -234,7 +171,7 @@ class MediaClient:
                 frame = await track.recv()
             except MediaStreamError:
                 return
-            self.audio.append(summarise_audio(frame))
+            self.audio.append(summarise_audio(frame, time.monotonic()))
             self.audio_frames += 1
 
     async def wait_for_colour(
